@@ -1,0 +1,265 @@
+"""Answering: retrieve → select evidence sentences → generate → verify → (extractive fallback | honest refusal).
+
+Nothing the model writes reaches the user unchecked: every answer sentence must be supported by one evidence
+sentence (its content words, names and numbers found there) and must add something the question did not already say.
+Citations are assigned to the sentence that supports each answer sentence, never taken from the model's own [n]."""
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from .embed import Embedder
+from .errors import QuestionError
+from .evidence import Evidence, EvidenceWeights, select_evidence
+from .generate import Generator
+from .prompts import Prompt
+from .records import Answer, Citation
+from .retrieve import Filters, Retriever
+from .text import content_stems, fold, names, numbers, words
+
+DECLINE_TEXT = "The articles I have do not say. Here are the closest passages I found."
+_CITATION_RE = re.compile(r"\s*[\[(【]\s*(?:source\s*)?\d+(?:\s*[,;-]\s*\d+)*\s*[\])】]", re.IGNORECASE)
+_MODEL_DECLINE_RE = re.compile(r"(do(es)? not say|don'?t know|not (mentioned|stated|provided|specified)|no information|cannot (answer|determine)|unknown)", re.IGNORECASE)
+
+
+@dataclass
+class AnswerConfig:
+    top_k: int = 5
+    evidence_sentences: int = 4
+    refusal_threshold: float = 0.5
+    max_answer_tokens: int = 64
+    max_question_chars: int = 1000
+    support_threshold: float = 0.75  # share of an answer sentence's content words found in its evidence sentence
+    weights: EvidenceWeights = field(default_factory=EvidenceWeights)
+
+
+@dataclass
+class AnswerEvent:
+    """What :meth:`Answerer.stream` yields: status lines, pieces of verified answer text, then the final Answer."""
+
+    kind: str  # "status" | "token" | "answer"
+    text: str = ""
+    answer: Answer | None = None
+
+
+def validate_question(question: str, max_chars: int) -> str:
+    question = re.sub(r"\s+", " ", question or "").strip()
+    if not question:
+        raise QuestionError("the question is empty; type a question about the indexed articles")
+    if len(question) > max_chars:
+        raise QuestionError(
+            f"the question is {len(question):,} characters long; the limit is {max_chars:,} — ask it in fewer words"
+        )
+    return question
+
+
+def strip_citations(text: str) -> str:
+    return _CITATION_RE.sub("", text).strip()
+
+
+@dataclass
+class Verdict:
+    sentence: str
+    evidence: Evidence | None
+    supported: bool
+    reason: str = ""
+
+
+def verify_sentence(sentence: str, question: str, evidence: Sequence[Evidence], threshold: float) -> Verdict:
+    """Find the evidence sentence that supports ``sentence``; say why none does."""
+    claim = content_stems(sentence)
+    if not claim:
+        return Verdict(sentence, None, False, "empty")
+    asked = content_stems(question)
+    if not (claim - asked):
+        return Verdict(sentence, None, False, "only repeats the question")
+    best, best_cover = None, -1.0
+    for ev in evidence:
+        cover = len(claim & (content_stems(ev.text) | asked)) / len(claim)
+        if cover > best_cover:
+            best, best_cover = ev, cover
+    if best is None or best_cover < threshold:
+        return Verdict(sentence, best, False, f"only {best_cover:.0%} of its words are in the evidence")
+    source_text = best.text + " " + question
+    missing_numbers = numbers(sentence) - numbers(source_text)
+    if missing_numbers:
+        return Verdict(sentence, best, False, f"numbers not in the evidence: {sorted(missing_numbers)}")
+    source_words = set(words(source_text))
+    missing_names = {n for n in names(sentence) if n not in source_words and n not in fold(source_text)}
+    if missing_names:
+        return Verdict(sentence, best, False, f"names not in the evidence: {sorted(missing_names)}")
+    return Verdict(sentence, best, True)
+
+
+def split_answer_sentences(text: str) -> list[str]:
+    parts = re.split(r"(?<=[.!?])\s+(?=[A-Z\"“])|\n+", text.strip())
+    return [p.strip() for p in parts if p.strip()]
+
+
+class Answerer:
+    def __init__(self, retriever: Retriever, embedder: Embedder, generator_factory, answer_prompt: Prompt,
+                 rewrite_prompt: Prompt, config: AnswerConfig):
+        self.retriever = retriever
+        self.embedder = embedder
+        self._generator_factory = generator_factory  # the model loads on first use, not at startup
+        self.answer_prompt = answer_prompt
+        self.rewrite_prompt = rewrite_prompt
+        self.config = config
+
+    @property
+    def generator(self) -> Generator:
+        return self._generator_factory()
+
+    # -- public API ----------------------------------------------------------------------------------------------
+    def answer(self, question: str, history: Sequence[tuple[str, str]] = (), filters: Filters | None = None,
+               k: int | None = None) -> Answer:
+        final = None
+        for event in self.stream(question, history, filters, k):
+            if event.kind == "answer":
+                final = event.answer
+        assert final is not None
+        return final
+
+    def stream(self, question: str, history: Sequence[tuple[str, str]] = (), filters: Filters | None = None,
+               k: int | None = None) -> Iterator[AnswerEvent]:
+        started = time.perf_counter()
+        question = validate_question(question, self.config.max_question_chars)
+        timings: dict[str, float] = {}
+
+        standalone, context_terms = self.standalone_question(question, history)
+        yield AnswerEvent("status", "Searching the articles…")
+        t0 = time.perf_counter()
+        query_vector = self.embedder.embed_query(standalone)
+        hits = self.retriever.search(standalone, k=k or self.config.top_k, filters=filters, query_vector=query_vector)
+        timings["retrieve_s"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        lexical = self.retriever.lexical
+        ranked = select_evidence(standalone, hits, self.embedder.embed_documents, query_vector, lexical.idf,
+                                 self.config.weights, context_terms)
+        timings["evidence_s"] = time.perf_counter() - t0
+        answer = Answer(question=question, text="", declined=True, hits=hits,
+                        standalone_question=standalone if standalone != question else None,
+                        evidence_score=round(ranked[0].score, 4) if ranked else None)
+
+        if not ranked or ranked[0].score < self.config.refusal_threshold:
+            self._decline(answer, ranked)
+        else:
+            evidence = ranked[: self.config.evidence_sentences]
+            yield AnswerEvent("status", "Reading the best passages…")
+            t0 = time.perf_counter()
+            draft = self._generate(standalone, evidence)
+            timings["generate_s"] = time.perf_counter() - t0
+            self._compose(answer, standalone, draft, evidence)
+        timings["total_s"] = time.perf_counter() - started
+        answer.timings = {k: round(v, 4) for k, v in timings.items()}
+        for piece in re.findall(r"\S+\s*", answer.text):
+            yield AnswerEvent("token", piece)
+        yield AnswerEvent("answer", answer=answer)
+
+    # -- steps ---------------------------------------------------------------------------------------------------
+    def standalone_question(self, question: str, history: Sequence[tuple[str, str]]) -> tuple[str, str]:
+        """A follow-up rewritten into a question that stands alone, plus earlier questions' words as context.
+
+        The model's rewrite is kept only if it keeps every content word of the follow-up and adds only words from
+        the conversation; otherwise the earlier question's words are appended to the query instead."""
+        if not history:
+            return question, ""
+        previous = " ".join(q for q, _ in history[-2:])
+        if not _needs_context(question):
+            return question, ""
+        allowed = content_stems(previous + " " + question + " " + " ".join(a for _, a in history[-1:]))
+        try:
+            convo = "\n".join(f"Q: {q}\nA: {strip_citations(a)[:300]}" for q, a in history[-2:])
+            rewritten = self.generator.generate(self.rewrite_prompt.render(history=convo, question=question),
+                                                max_tokens=48, stop=["\n"]).strip().strip('"')
+        except Exception:  # a failed rewrite must not fail the question; the fallback below still works
+            rewritten = ""
+        if rewritten and content_stems(question) <= content_stems(rewritten) and content_stems(rewritten) <= allowed:
+            return rewritten, ""
+        return f"{question} {previous}", previous
+
+    def _generate(self, question: str, evidence: Sequence[Evidence]) -> str:
+        listing = "\n".join(f"[{i}] {ev.text}" for i, ev in enumerate(evidence, start=1))
+        messages = self.answer_prompt.render(evidence=listing, question=question)
+        budget = self.generator.n_ctx - self.config.max_answer_tokens - 16
+        while len(evidence) > 1 and sum(self.generator.count_tokens(m["content"]) + 8 for m in messages) > budget:
+            evidence = evidence[:-1]  # drop the lowest-ranked sentence first
+            listing = "\n".join(f"[{i}] {ev.text}" for i, ev in enumerate(evidence, start=1))
+            messages = self.answer_prompt.render(evidence=listing, question=question)
+        return self.generator.generate(messages, max_tokens=self.config.max_answer_tokens, stop=["\n\n", "Question:"])
+
+    def _compose(self, answer: Answer, question: str, draft: str, evidence: Sequence[Evidence]) -> None:
+        clean = strip_citations(draft)
+        verdicts = []
+        if clean and not _MODEL_DECLINE_RE.search(clean):
+            verdicts = [verify_sentence(s, question, evidence, self.config.support_threshold)
+                        for s in split_answer_sentences(clean)]
+        kept = [v for v in verdicts if v.supported]
+        if kept and len(kept) == len(verdicts):
+            citations: dict[tuple[str, int], Citation] = {}
+            parts = []
+            for verdict in kept:
+                citation = self._cite(citations, verdict.evidence)
+                parts.append(_cite_sentence(strip_citations(verdict.sentence), citation.n))
+            answer.text = " ".join(parts)
+            answer.citations = list(citations.values())
+            answer.path = "generated"
+        else:
+            answer.notes.extend(f"draft rejected: {v.reason}" for v in verdicts if not v.supported)
+            best = evidence[0]
+            citations = {}
+            citation = self._cite(citations, best)
+            answer.text = f"{_attribution(best)}: “{best.text}” [{citation.n}]"
+            answer.citations = list(citations.values())
+            answer.path = "extractive"
+        answer.declined = False
+
+    def _cite(self, citations: dict, ev: Evidence) -> Citation:
+        key = ev.key
+        if key not in citations:
+            citations[key] = _citation(len(citations) + 1, ev)
+        return citations[key]
+
+    def _decline(self, answer: Answer, ranked: Sequence[Evidence]) -> None:
+        answer.text = DECLINE_TEXT
+        answer.declined = True
+        answer.path = "declined"
+        related: list[Citation] = []
+        docs: set[str] = set()
+        for ev in ranked:
+            if ev.chunk.doc_id in docs:
+                continue
+            docs.add(ev.chunk.doc_id)
+            related.append(_citation(len(related) + 1, ev))
+            if len(related) == 3:
+                break
+        answer.related = related
+
+
+def _needs_context(question: str) -> bool:
+    q = fold(question)
+    return bool(re.match(r"(and|but|also|what about|how about|so|then)\b", q)) or bool(
+        re.search(r"\b(he|she|it|they|them|him|her|his|its|their|this|that|these|those|there|the same)\b", q)
+    ) or len(content_stems(question)) <= 2
+
+
+def _cite_sentence(text: str, n: int) -> str:
+    """"Sentence [n]." — the marker goes before the final full stop."""
+    text = text.strip()
+    end = text[-1] if text and text[-1] in ".!?" else "."
+    return f"{text.rstrip('.!?').rstrip()} [{n}]{end}"
+
+
+def _attribution(ev: Evidence) -> str:
+    who = ev.chunk.source or ev.chunk.title or ev.chunk.doc_id
+    when = f" ({ev.chunk.published})" if ev.chunk.published else ""
+    return f"According to {who}{when}"
+
+
+def _citation(n: int, ev: Evidence) -> Citation:
+    c = ev.chunk
+    return Citation(n=n, doc_id=c.doc_id, title=c.title, url=c.url, chunk_id=c.chunk_id, quote=ev.text,
+                    source=c.source, published=c.published, passage=c.text)

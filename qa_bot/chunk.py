@@ -1,0 +1,140 @@
+"""Sentence-aware chunking with overlap, sized in the embedder's own word-pieces so no chunk is silently truncated."""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .records import Chunk, Document
+
+TokenCounter = Callable[[Sequence[str]], list[int]]  # word-pieces of each text, special tokens excluded
+
+# Abbreviations after which a full stop does not end a sentence.
+_ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "mt", "gen", "col", "lt", "sgt", "capt", "gov", "sen", "rep",
+    "rev", "hon", "pres", "vs", "etc", "inc", "corp", "ltd", "co", "no", "jan", "feb", "mar", "apr", "jun", "jul",
+    "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k", "u.n", "e.g", "i.e", "a.m", "p.m", "approx", "dept", "est",
+    "fig", "ft", "mass", "calif", "fla", "ind", "wash", "ariz", "conn", "penn", "tenn", "va",
+}
+# A candidate boundary: end punctuation (with closing quotes/brackets), whitespace, then something that can start one.
+_BOUNDARY_RE = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ])|\n+")
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+
+
+def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[Span]:
+    """Sentence spans of ``text[start:end]`` (offsets into ``text``), whitespace trimmed, none empty.
+
+    Paragraph breaks always end a sentence; ``.``/``!``/``?`` do unless they close a known abbreviation or a single
+    initial ("J. R. Smith")."""
+    end = len(text) if end is None else end
+    spans: list[Span] = []
+    cursor = start
+    for match in _BOUNDARY_RE.finditer(text, start, end):
+        if match.group().startswith(".") and not match.group().startswith(".."):
+            word = re.search(r"([\w.]+)$", text[cursor : match.start()])
+            token = word.group(1).lower() if word else ""
+            if token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
+                continue
+        _append(text, cursor, match.end() if match.group()[0] != "\n" else match.start(), spans)
+        cursor = match.end()
+    _append(text, cursor, end, spans)
+    return spans
+
+
+def _append(text: str, start: int, end: int, spans: list[Span]) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        spans.append(Span(start, end))
+
+
+def _split_long(text: str, span: Span, count: int, limit: int, count_tokens: TokenCounter) -> list[Span]:
+    """Cut a sentence longer than ``limit`` word-pieces at word boundaries into pieces that fit."""
+    words = [m.span() for m in re.finditer(r"\S+", text[span.start : span.end])]
+    pieces: list[Span] = []
+    per_word = max(count / max(len(words), 1), 1.0)
+    i = 0
+    while i < len(words):
+        take = max(1, min(len(words) - i, int(limit / per_word)))
+        while True:
+            piece = Span(span.start + words[i][0], span.start + words[i + take - 1][1])
+            if take == 1 or count_tokens([text[piece.start : piece.end]])[0] <= limit:
+                break
+            take = max(1, int(take * 0.8))
+        if take == 1 and count_tokens([text[piece.start : piece.end]])[0] > limit:
+            # One "word" longer than the window (a URL, a run of symbols): cut it by characters.
+            step = max(1, (piece.end - piece.start) // (count_tokens([text[piece.start : piece.end]])[0] // limit + 1))
+            pieces.extend(Span(s, min(s + step, piece.end)) for s in range(piece.start, piece.end, step))
+        else:
+            pieces.append(piece)
+        i += take
+    return pieces
+
+
+def chunk_document(
+    doc: Document,
+    count_tokens: TokenCounter,
+    max_tokens: int = 200,
+    overlap_tokens: int = 40,
+) -> list[Chunk]:
+    """Pack whole sentences into chunks of at most ``max_tokens`` word-pieces; each chunk after the first repeats
+    up to ``overlap_tokens`` of the previous chunk's last sentences so a fact split across a boundary is kept whole."""
+    text = doc.text
+    spans = split_sentences(text)
+    if not spans:
+        return []
+    counts = count_tokens([text[s.start : s.end] for s in spans])
+    units: list[tuple[Span, int]] = []
+    for span, count in zip(spans, counts):
+        if count > max_tokens:
+            pieces = _split_long(text, span, count, max_tokens, count_tokens)
+            units.extend(zip(pieces, count_tokens([text[p.start : p.end] for p in pieces])))
+        else:
+            units.append((span, count))
+
+    groups: list[list[int]] = []
+    current: list[int] = []
+    size = 0
+    for i, (_, count) in enumerate(units):
+        # +1 per joined sentence: the separator between sentences can add a word-piece.
+        if current and size + count + 1 > max_tokens:
+            groups.append(current)
+            overlap: list[int] = []
+            kept = 0
+            for j in reversed(current):
+                if kept + units[j][1] + 1 > overlap_tokens or len(overlap) + 1 >= len(current):
+                    break
+                overlap.insert(0, j)
+                kept += units[j][1] + 1
+            current, size = overlap, kept
+        current.append(i)
+        size += count + 1
+    if current:
+        groups.append(current)
+
+    chunks = []
+    for index, group in enumerate(groups):
+        start, end = units[group[0]][0].start, units[group[-1]][0].end
+        chunks.append(
+            Chunk(
+                chunk_id=f"{doc.doc_id}#{doc.content_hash[:10]}-{index}",
+                doc_id=doc.doc_id,
+                text=text[start:end],
+                start=start,
+                end=end,
+                index=index,
+                title=doc.title,
+                url=doc.url,
+                source=doc.source,
+                published=doc.published,
+                content_hash=doc.content_hash,
+            )
+        )
+    return chunks

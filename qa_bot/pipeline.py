@@ -1,0 +1,190 @@
+"""The pipeline: every stage wired from one Settings object. The CLI, the UI and the evaluation all go through it.
+
+Heavy things load on first use (the GGUF model only when something is generated), and the one model instance is
+shared and guarded, so a UI serving several people queues on it instead of loading it twice."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from functools import cached_property
+from pathlib import Path
+
+from .answer import AnswerConfig, AnswerEvent, Answerer
+from .embed import Embedder, make_embedder
+from .errors import IndexNotFoundError, QABotError
+from .evidence import EvidenceWeights
+from .generate import Generator, make_generator
+from .ingest import IngestReport, Progress, ingest_documents
+from .load import LoadIssue, load_paths
+from .prompts import load_prompt
+from .records import Answer, Document
+from .retrieve import Filters, Retriever
+from .settings import Settings
+from .store import ChromaStore, DocumentRecord, index_bytes, make_client
+from .summarize import Summarizer, Summary
+
+
+class Pipeline:
+    def __init__(self, settings: Settings | None = None, *, embedder: Embedder | None = None,
+                 generator: Generator | None = None, client=None):
+        self.settings = settings or Settings()
+        self._embedder = embedder
+        self._generator = generator
+        self._client = client
+        self._generator_lock = threading.Lock()
+        self._store: ChromaStore | None = None
+
+    # -- components ----------------------------------------------------------------------------------------------
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = make_embedder(self.settings)
+        return self._embedder
+
+    @property
+    def generator(self) -> Generator:
+        with self._generator_lock:
+            if self._generator is None:
+                self._generator = make_generator(self.settings)
+            return self._generator
+
+    @property
+    def model_name(self) -> str:
+        if self._generator is not None:
+            return self._generator.name
+        if self.settings.llm_url:
+            return f"{self.settings.llm_model}@{self.settings.llm_url}"
+        return self.settings.model
+
+    @cached_property
+    def client(self):
+        if self._client is not None:
+            return self._client
+        return make_client(self.settings)
+
+    @property
+    def where(self) -> str:
+        return self.settings.chroma_url or str(self.settings.index_dir)
+
+    def store(self, create: bool = False) -> ChromaStore:
+        """The collection; without ``create`` a missing index is a clear error instead of an empty new one."""
+        if self._store is None:
+            if not create and not self.settings.chroma_url and self._client is None and not Path(self.settings.index_dir).exists():
+                raise IndexNotFoundError(
+                    f"no index at {self.settings.index_dir}; build one with: qa-bot ingest PATH "
+                    "(or point QA_BOT_INDEX_DIR / --index-dir at an existing one)"
+                )
+            self._store = ChromaStore(
+                self.client,
+                self.settings.collection,
+                self.embedder.name,
+                create=create,
+                retries=self.settings.server_retries,
+                where=self.where,
+                lock_dir=None if self.settings.chroma_url else Path(self.settings.index_dir),
+            )
+        return self._store
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        cache = None if self.settings.chroma_url or self._client is not None else Path(self.settings.index_dir) / ".bm25"
+        return Retriever(self.store(), self.embedder, candidates=self.settings.candidates, rrf_k=self.settings.rrf_k,
+                         fusion=self.settings.fusion, lexical_cache=cache)
+
+    @cached_property
+    def answerer(self) -> Answerer:
+        s = self.settings
+        config = AnswerConfig(top_k=s.top_k, evidence_sentences=s.evidence_sentences,
+                              refusal_threshold=s.refusal_threshold, max_answer_tokens=s.max_answer_tokens,
+                              max_question_chars=s.max_question_chars, weights=EvidenceWeights())
+        return Answerer(self.retriever, self.embedder, lambda: self.generator,
+                        load_prompt("answer", s.prompts_dir), load_prompt("rewrite", s.prompts_dir), config)
+
+    @cached_property
+    def summarizer(self) -> Summarizer:
+        s = self.settings
+        return Summarizer(lambda: self.generator, self.embedder.embed_documents,
+                          load_prompt("summarize", s.prompts_dir), load_prompt("summarize_long", s.prompts_dir))
+
+    # -- operations ----------------------------------------------------------------------------------------------
+    def ingest(self, paths: Iterable[Path | str], progress: Progress | None = None) -> IngestReport:
+        return self.ingest_documents(load_paths(paths), progress)
+
+    def ingest_documents(self, documents: Iterable[Document | LoadIssue], progress: Progress | None = None) -> IngestReport:
+        report = ingest_documents(documents, self.store(create=True), self.embedder, self.settings.chunk_tokens,
+                                  self.settings.chunk_overlap_tokens, progress, batch_docs=32)
+        if "retriever" in self.__dict__:
+            self.retriever.invalidate()
+        return report
+
+    def check_model(self) -> None:
+        """Fail fast (before any work) when the configured GGUF file is missing or not a GGUF."""
+        if self._generator is None and not self.settings.llm_url and not self.settings.model.startswith("hf:"):
+            from .generate import resolve_model_path
+
+            resolve_model_path(self.settings.model)
+
+    def _require_chunks(self) -> None:
+        if self.store().count_chunks() == 0:
+            raise IndexNotFoundError(f"the index at {self.where} is empty; add articles with: qa-bot ingest PATH")
+
+    def ask(self, question: str, history: Sequence[tuple[str, str]] = (), filters: Filters | None = None,
+            k: int | None = None) -> Answer:
+        self.check_model()
+        self._require_chunks()
+        return self.answerer.answer(question, history, filters, k)
+
+    def ask_stream(self, question: str, history: Sequence[tuple[str, str]] = (), filters: Filters | None = None,
+                   k: int | None = None) -> Iterator[AnswerEvent]:
+        self.check_model()
+        self._require_chunks()
+        yield from self.answerer.stream(question, history, filters, k)
+
+    def summarize_text(self, text: str, title: str = "", length: str = "short") -> Summary:
+        if not text.strip():
+            raise QABotError("there is no text to summarise; paste an article or pick one from the library")
+        return self.summarizer.summarize(text, title, length)
+
+    def document_text(self, doc_id: str) -> tuple[DocumentRecord, str]:
+        store = self.store()
+        record = store.document(doc_id)
+        if record is None:
+            raise QABotError(f"no article with id {doc_id!r} in the index; list them with: qa-bot stats --docs")
+        chunks = store.document_chunks(doc_id)
+        text = ""
+        for chunk in chunks:  # chunks overlap: stitch them back by their offsets
+            if chunk.end > len(text):
+                text = text[: chunk.start] + chunk.text if chunk.start <= len(text) else text + "\n" + chunk.text
+        return record, text
+
+    def summarize_document(self, doc_id: str, length: str = "short", use_cache: bool = True) -> Summary:
+        record, text = self.document_text(doc_id)
+        key = f"summary_{length}"
+        stamp = f"{record.content_hash[:16]}|{self.model_name}"
+        cached = (record.extra or {})
+        if use_cache and cached.get(f"{key}_key") == stamp and cached.get(key):
+            return Summary(cached[key], cached.get(f"{key}_path", "cached"), [])
+        summary = self.summarize_text(text, record.title, length)
+        self.store().set_document_extra(doc_id, {key: summary.text, f"{key}_key": stamp, f"{key}_path": summary.path})
+        return summary
+
+    def delete(self, doc_id: str) -> bool:
+        with self.store().write_lock():
+            deleted = self.store().delete_document(doc_id)
+        if "retriever" in self.__dict__:
+            self.retriever.invalidate()
+        return deleted
+
+    def documents(self) -> list[DocumentRecord]:
+        return self.store().documents()
+
+    def stats(self) -> dict:
+        store = self.store()
+        return {
+            "docs": store.count_documents(),
+            "chunks": store.count_chunks(),
+            "embedder": self.embedder.name,
+            "index_dir": self.where,
+            "collection": self.settings.collection,
+            "bytes": 0 if self.settings.chroma_url else index_bytes(Path(self.settings.index_dir)),
+        }

