@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from .embed import Embedder
 from .errors import QuestionError
-from .evidence import Evidence, EvidenceWeights, select_evidence
+from .evidence import Evidence, EvidenceWeights, answer_type_match, question_kind, select_evidence
 from .generate import Generator
 from .prompts import Prompt
 from .records import Answer, Citation
@@ -29,6 +29,8 @@ class AnswerConfig:
     top_k: int = 5
     evidence_sentences: int = 4
     refusal_threshold: float = 0.5
+    extract_threshold: float = 0.57
+    second_quote_margin: float = 0.05
     max_answer_tokens: int = 64
     max_question_chars: int = 1000
     support_threshold: float = 0.75  # share of an answer sentence's content words found in its evidence sentence
@@ -62,35 +64,52 @@ def strip_citations(text: str) -> str:
 @dataclass
 class Verdict:
     sentence: str
-    evidence: Evidence | None
+    evidence: list[Evidence]  # the sentence(s) that support it, cited in this order
     supported: bool
     reason: str = ""
 
 
+def unsupported_facts(claim: str, source: str) -> list[str]:
+    """Numbers and names in ``claim`` that do not occur in ``source``."""
+    missing = sorted(numbers(claim) - numbers(source))
+    source_words, folded = set(words(source)), fold(source)
+    missing += sorted(n for n in names(claim) if n not in source_words and n not in folded)
+    return missing
+
+
 def verify_sentence(sentence: str, question: str, evidence: Sequence[Evidence], threshold: float) -> Verdict:
-    """Find the evidence sentence that supports ``sentence``; say why none does."""
+    """Find the evidence that supports ``sentence``; say why none does.
+
+    Supported means: most of its content words are in one evidence sentence (or the question); it adds at least one
+    word from that evidence that the question did not contain (so it is an answer, not an echo); its numbers and
+    names occur in that sentence, or in one more evidence sentence that is then cited too; and it holds the kind of
+    thing asked for (a name for "who", a date for "when", a number for "how many")."""
     claim = content_stems(sentence)
     if not claim:
-        return Verdict(sentence, None, False, "empty")
+        return Verdict(sentence, [], False, "empty")
     asked = content_stems(question)
-    if not (claim - asked):
-        return Verdict(sentence, None, False, "only repeats the question")
-    best, best_cover = None, -1.0
-    for ev in evidence:
-        cover = len(claim & (content_stems(ev.text) | asked)) / len(claim)
-        if cover > best_cover:
-            best, best_cover = ev, cover
-    if best is None or best_cover < threshold:
-        return Verdict(sentence, best, False, f"only {best_cover:.0%} of its words are in the evidence")
-    source_text = best.text + " " + question
-    missing_numbers = numbers(sentence) - numbers(source_text)
-    if missing_numbers:
-        return Verdict(sentence, best, False, f"numbers not in the evidence: {sorted(missing_numbers)}")
-    source_words = set(words(source_text))
-    missing_names = {n for n in names(sentence) if n not in source_words and n not in fold(source_text)}
-    if missing_names:
-        return Verdict(sentence, best, False, f"names not in the evidence: {sorted(missing_names)}")
-    return Verdict(sentence, best, True)
+    stems_of = {id(ev): content_stems(ev.text) for ev in evidence}
+    ranked = sorted(evidence, key=lambda ev: -len(claim & (stems_of[id(ev)] | asked)))
+    if not ranked:
+        return Verdict(sentence, [], False, "no evidence")
+    best = ranked[0]
+    cover = len(claim & (stems_of[id(best)] | asked)) / len(claim)
+    if cover < threshold:
+        return Verdict(sentence, [best], False, f"only {cover:.0%} of its words are in the evidence")
+    if not claim & (stems_of[id(best)] - asked):
+        return Verdict(sentence, [best], False, "adds nothing to the question")
+    supports = [best]
+    missing = unsupported_facts(sentence, f"{best.text} {question}")
+    if missing:
+        second = next((ev for ev in ranked[1:]
+                       if not unsupported_facts(sentence, f"{best.text} {ev.text} {question}")), None)
+        if second is None:
+            return Verdict(sentence, supports, False, f"not in the evidence: {missing}")
+        supports.append(second)
+    kind = question_kind(question)
+    if kind in ("who", "when", "number") and not answer_type_match(kind, sentence, question):
+        return Verdict(sentence, supports, False, f"gives no {'name' if kind == 'who' else 'date' if kind == 'when' else 'number'}")
+    return Verdict(sentence, supports, True)
 
 
 def split_answer_sentences(text: str) -> list[str]:
@@ -144,6 +163,8 @@ class Answerer:
                         standalone_question=standalone if standalone != question else None,
                         evidence_score=round(ranked[0].score, 4) if ranked else None)
 
+        # Evidence strength decides: below refusal_threshold, decline; between it and extract_threshold, answer
+        # only if the model's draft passes verification; above, fall back to quoting the evidence.
         if not ranked or ranked[0].score < self.config.refusal_threshold:
             self._decline(answer, ranked)
         else:
@@ -152,7 +173,10 @@ class Answerer:
             t0 = time.perf_counter()
             draft = self._generate(standalone, evidence)
             timings["generate_s"] = time.perf_counter() - t0
-            self._compose(answer, standalone, draft, evidence)
+            allow_extractive = ranked[0].score >= self.config.extract_threshold
+            if not self._compose(answer, standalone, draft, evidence, allow_extractive):
+                answer.notes.append("evidence too weak to quote and the draft did not verify")
+                self._decline(answer, ranked)
         timings["total_s"] = time.perf_counter() - started
         answer.timings = {k: round(v, 4) for k, v in timings.items()}
         for piece in re.findall(r"\S+\s*", answer.text):
@@ -191,31 +215,40 @@ class Answerer:
             messages = self.answer_prompt.render(evidence=listing, question=question)
         return self.generator.generate(messages, max_tokens=self.config.max_answer_tokens, stop=["\n\n", "Question:"])
 
-    def _compose(self, answer: Answer, question: str, draft: str, evidence: Sequence[Evidence]) -> None:
+    def _compose(self, answer: Answer, question: str, draft: str, evidence: Sequence[Evidence],
+                 allow_extractive: bool) -> bool:
+        """Fill ``answer`` from the verified draft, else from the evidence itself when it is strong enough.
+        Returns False when neither may be shown."""
         clean = strip_citations(draft)
         verdicts = []
         if clean and not _MODEL_DECLINE_RE.search(clean):
             verdicts = [verify_sentence(s, question, evidence, self.config.support_threshold)
                         for s in split_answer_sentences(clean)]
+        answer.notes.extend(f"draft sentence removed: {v.reason}" for v in verdicts if not v.supported)
         kept = [v for v in verdicts if v.supported]
-        if kept and len(kept) == len(verdicts):
-            citations: dict[tuple[str, int], Citation] = {}
+        citations: dict[tuple[str, int], Citation] = {}
+        if kept:
             parts = []
             for verdict in kept:
-                citation = self._cite(citations, verdict.evidence)
-                parts.append(_cite_sentence(strip_citations(verdict.sentence), citation.n))
+                numbers_cited = [self._cite(citations, ev).n for ev in verdict.evidence]
+                parts.append(_cite_sentence(strip_citations(verdict.sentence), numbers_cited))
             answer.text = " ".join(parts)
-            answer.citations = list(citations.values())
             answer.path = "generated"
-        else:
-            answer.notes.extend(f"draft rejected: {v.reason}" for v in verdicts if not v.supported)
+        elif allow_extractive:
             best = evidence[0]
-            citations = {}
-            citation = self._cite(citations, best)
-            answer.text = f"{_attribution(best)}: “{best.text}” [{citation.n}]"
-            answer.citations = list(citations.values())
+            quotes = [best]
+            # A second sentence of the same article when it is nearly as good: answers often span two sentences.
+            runner_up = next((ev for ev in evidence[1:] if ev.chunk.doc_id == best.chunk.doc_id), None)
+            if runner_up is not None and runner_up.score >= best.score - self.config.second_quote_margin:
+                quotes.append(runner_up)
+            quoted = " ".join(f"“{ev.text}” [{self._cite(citations, ev).n}]" for ev in quotes)
+            answer.text = f"{_attribution(best)}: {quoted}"
             answer.path = "extractive"
+        else:
+            return False
+        answer.citations = list(citations.values())
         answer.declined = False
+        return True
 
     def _cite(self, citations: dict, ev: Evidence) -> Citation:
         key = ev.key
@@ -246,11 +279,11 @@ def _needs_context(question: str) -> bool:
     ) or len(content_stems(question)) <= 2
 
 
-def _cite_sentence(text: str, n: int) -> str:
-    """"Sentence [n]." — the marker goes before the final full stop."""
+def _cite_sentence(text: str, ns: Sequence[int]) -> str:
+    """"Sentence [1][2]." — the markers go before the final full stop."""
     text = text.strip()
     end = text[-1] if text and text[-1] in ".!?" else "."
-    return f"{text.rstrip('.!?').rstrip()} [{n}]{end}"
+    return f"{text.rstrip('.!?').rstrip()} {''.join(f'[{n}]' for n in ns)}{end}"
 
 
 def _attribution(ev: Evidence) -> str:

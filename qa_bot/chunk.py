@@ -70,12 +70,44 @@ def _split_long(text: str, span: Span, count: int, limit: int, count_tokens: Tok
             take = max(1, int(take * 0.8))
         if take == 1 and count_tokens([text[piece.start : piece.end]])[0] > limit:
             # One "word" longer than the window (a URL, a run of symbols): cut it by characters.
-            step = max(1, (piece.end - piece.start) // (count_tokens([text[piece.start : piece.end]])[0] // limit + 1))
-            pieces.extend(Span(s, min(s + step, piece.end)) for s in range(piece.start, piece.end, step))
+            pieces.extend(_cut_to_fit(text, piece, limit, count_tokens))
         else:
             pieces.append(piece)
         i += take
     return pieces
+
+
+def _cut_to_fit(text: str, span: Span, limit: int, count_tokens: TokenCounter) -> list[Span]:
+    """Cut a span with no whitespace into pieces of at most ``limit`` word-pieces each. Word-pieces per character
+    vary wildly inside one "word" (a run of colons, CJK, digits), so each cut is found by bisection, not by ratio."""
+    pieces = []
+    start = span.start
+    while start < span.end:
+        fits, over = start + 1, span.end + 1  # one character always fits; find the longest prefix that does
+        while over - fits > 1:
+            middle = (fits + over) // 2
+            if count_tokens([text[start:middle]])[0] <= limit:
+                fits = middle
+            else:
+                over = middle
+        pieces.append(Span(start, fits))
+        start = fits
+    return pieces
+
+
+def _fit_groups(groups: list[list[int]], units: list[tuple[Span, int]], text: str, count_tokens: TokenCounter,
+                max_tokens: int) -> list[list[int]]:
+    """Packing adds up the units' counts (plus one per join), but joined text can tokenize longer — pieces cut inside
+    one word join back into it. Count each chunk for real and halve any group that is over the window."""
+    sizes = count_tokens([text[units[g[0]][0].start : units[g[-1]][0].end] for g in groups])
+    fitted: list[list[int]] = []
+    for group, size in zip(groups, sizes):
+        if size <= max_tokens or len(group) == 1:
+            fitted.append(group)
+        else:
+            half = len(group) // 2
+            fitted.extend(_fit_groups([group[:half], group[half:]], units, text, count_tokens, max_tokens))
+    return fitted
 
 
 def chunk_document(
@@ -118,6 +150,7 @@ def chunk_document(
         size += count + 1
     if current:
         groups.append(current)
+    groups = _fit_groups(groups, units, text, count_tokens, max_tokens)
 
     chunks = []
     for index, group in enumerate(groups):

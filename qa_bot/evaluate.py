@@ -472,6 +472,7 @@ def evaluate_qa(settings, gold_path: Path | str, corpus: Path | str | None = Non
         row["citations"] = [{"n": c.n, "doc_id": c.doc_id, "title": c.title, "quote": c.quote}
                             for c in answer.citations]
         row["notes"] = list(answer.notes)
+        row["timings"] = dict(answer.timings)  # the pipeline's own split: retrieve, evidence, generate
         row["latency_s"] = round(latency, DIGITS)
         rows.append(row)
 
@@ -661,7 +662,7 @@ def _plot_refusal_curve(curve: list[dict], current: float, path: Path) -> None:
     ax.set_ylabel("rate")
     ax.set_ylim(-0.03, 1.03)
     ax.set_title("Refusals vs false refusals by threshold")
-    ax.legend(frameon=False, fontsize=8, loc="center right")
+    ax.legend(frameon=False, fontsize=8, loc="best")
     fig.tight_layout()
     fig.savefig(path, metadata={"Software": None})
     plt.close(fig)

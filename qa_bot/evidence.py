@@ -14,13 +14,20 @@ import numpy as np
 
 from .chunk import split_sentences
 from .records import Chunk, Hit
-from .text import content_stems, fold, has_date, has_number, names, words
+from .text import content_stems, date_words, fold, has_date, has_number, names, stem, words
 
 # Article text is untrusted: sentences addressed to a language model are never used as evidence.
 _INJECTION_RE = re.compile(
-    r"(ignore|disregard|forget) (all |any )?(the )?(previous|prior|above|earlier) (instructions|prompts?|rules)"
+    r"\b(ignore|disregard|forget|override)\s+(?:(?:all|any|of|the)\s+)*"
+    r"(?:previous|prior|above|earlier|preceding|original|system|your|my|all|any)\s+"
+    r"(?:instructions|prompts?|rules|directions|guidelines)\b"
+    r"|\b(?:ignore|disregard|forget)\s+(?:all\s+(?:of\s+)?)?the\s+above\b"
+    r"|\b(?:forget|ignore)\s+(?:everything|all)\s+(?:that\s+)?you(?:'ve| have| were| had)?\s+(?:been\s+)?(?:told|taught)"
     r"|\b(system|assistant)\s*:|reveal (your|the) (system )?prompt|you are (now )?(an? )?(ai|assistant|language model)"
-    r"|\bnew instructions\b|\bjailbreak\b",
+    r"|\bnew instructions\b|\bjailbreak\b|\bdeveloper mode\b|\bas an ai (?:language )?model\b"
+    r"|\byou must (?:now )?(?:answer|reply|respond|say|print|output)\b"
+    # chat-template role tokens: llama.cpp would parse them as real turns if they reached the prompt
+    r"|<\|[a-z_]{2,20}\|>|\[/?INST\]|<</?SYS>>|(?:^|\s)#{2,}\s*(?:instruction|system|response|assistant)\b",
     re.IGNORECASE,
 )
 
@@ -36,8 +43,10 @@ class Evidence:
     end: int
     hit_rank: int
     dense: float = 0.0
-    lexical: float = 0.0
+    lexical: float = 0.0  # IDF-weighted share of the question's words in the sentence (its article's title/date: half)
+    core: float = 0.0  # the same for the words of the question's main clause, sentence only
     answer_type: float = 0.0
+    fragment: bool = False  # a heading, caption or question rather than a statement
     score: float = 0.0
 
     @property
@@ -80,21 +89,55 @@ def _minus(sentence: str, question: str) -> str:
     return " ".join(w for w in sentence.split() if fold(w).strip(".,;:!?\"'()") not in qwords)
 
 
-def lexical_coverage(question_terms: dict[str, float], sentence: str) -> float:
-    """IDF-weighted share of the question's content stems found in the sentence."""
+def chunk_context(chunk: Chunk) -> str:
+    """What a reader of the passage knows besides its sentences: the headline and the publication date."""
+    return f"{chunk.title} {date_words(chunk.published)}"
+
+
+def lexical_coverage(question_terms: dict[str, float], sentence: str, context: str = "") -> float:
+    """IDF-weighted share of the question's content stems found in the sentence; those found only in the
+    context (headline, date) count half."""
     if not question_terms:
         return 0.0
     present = content_stems(sentence)
+    around = content_stems(context) if context else set()
     total = sum(question_terms.values())
-    return sum(w for t, w in question_terms.items() if t in present) / total if total else 0.0
+    got = sum(w if t in present else 0.5 * w if t in around else 0.0 for t, w in question_terms.items())
+    return got / total if total else 0.0
+
+
+# The main clause of a question carries what is asked; the phrases after it ("in January 2025", "during the visit",
+# "after saying …") only place it. A sentence that answers must match the main clause, not just the setting.
+_ADJUNCT_RE = re.compile(
+    r",|\b(in|on|at|during|after|before|ahead of|when|while|since|following|right after|amid|under|from|near|"
+    r"about|over|as|to|of)\b",
+    re.IGNORECASE,
+)
+
+
+def main_clause(question: str) -> str:
+    """The question up to the first place/time/condition phrase that follows at least two content words."""
+    seen = 0
+    for match in _ADJUNCT_RE.finditer(question):
+        seen = len(content_stems(question[: match.start()]))
+        if seen >= 2:
+            return question[: match.start()]
+    return question
+
+
+def is_fragment(sentence: str) -> bool:
+    s = sentence.strip().rstrip("\"'”’)] ")
+    return not s.endswith((".", "!")) or sentence.strip().endswith("?")
 
 
 @dataclass
 class EvidenceWeights:
-    dense: float = 0.45
-    lexical: float = 0.45
+    dense: float = 0.40
+    lexical: float = 0.30
+    core: float = 0.20
     answer_type: float = 0.10
-    rank_decay: float = 0.02  # per chunk rank
+    fragment: float = 0.15  # penalty for headings, captions and questions
+    rank_decay: float = 0.01  # per chunk rank
 
 
 def select_evidence(
@@ -119,27 +162,36 @@ def select_evidence(
             candidates.append(ev)
     if not candidates:
         return []
-    stems = content_stems(question + " " + context_terms)
-    raw_words = {w for w in words(question + " " + context_terms)}
-    idf_by_word = idf(sorted(raw_words))
-    from .text import stem
-
-    question_terms: dict[str, float] = {}
-    for w, value in idf_by_word.items():
-        s = stem(w[:-2] if w.endswith("'s") else w)
-        if s in stems:
-            question_terms[s] = max(question_terms.get(s, 0.0), value)
+    question_terms = weighted_terms(question + " " + context_terms, idf)
+    core_stems = content_stems(main_clause(question))
+    core_terms = {t: w for t, w in question_terms.items() if t in core_stems}
     vectors = embed([ev.text for ev in candidates])
     dense = vectors @ question_vector
     kind = question_kind(question)
     for ev, sim in zip(candidates, dense):
+        context = chunk_context(ev.chunk)
         ev.dense = float(sim)
-        ev.lexical = lexical_coverage(question_terms, ev.text)
+        ev.lexical = lexical_coverage(question_terms, ev.text, context)
+        ev.core = lexical_coverage(core_terms, ev.text + " " + ev.chunk.title) if core_terms else ev.lexical
         ev.answer_type = answer_type_match(kind, ev.text, question)
+        ev.fragment = is_fragment(ev.text)
         ev.score = (
             weights.dense * ev.dense
             + weights.lexical * ev.lexical
+            + weights.core * ev.core
             + weights.answer_type * ev.answer_type
+            - weights.fragment * ev.fragment
             - weights.rank_decay * ev.hit_rank
         )
     return sorted(candidates, key=lambda e: (-e.score, e.hit_rank, e.start))
+
+
+def weighted_terms(text: str, idf: Callable[[list[str]], dict[str, float]]) -> dict[str, float]:
+    """The content stems of ``text`` with their IDF weights."""
+    stems = content_stems(text)
+    terms: dict[str, float] = {}
+    for word, value in idf(sorted(set(words(text)))).items():
+        s = stem(word[:-2] if word.endswith("'s") else word)
+        if s in stems:
+            terms[s] = max(terms.get(s, 0.0), value)
+    return terms

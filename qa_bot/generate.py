@@ -107,6 +107,9 @@ class LlamaCppGenerator:
                     yield delta
 
 
+_HTTP_LIBRARIES = {"httpx", "httpcore", "httpx2", "httpcore2"}
+
+
 class OpenAICompatibleGenerator:
     """Chat completions over HTTP, with timeouts and retries with backoff (the openai client's own)."""
 
@@ -126,17 +129,30 @@ class OpenAICompatibleGenerator:
                                     max_retries=retries)
 
     def count_tokens(self, text: str) -> int:
-        # The server's tokenizer is not reachable through the API; ~4 characters a token is conservative for English.
+        # The server's tokenizer is not reachable through the API. English runs ~4 characters a token; counting 3
+        # overestimates, so the prompt budget in answer.py stays within the server's context.
         return len(text) // 3 + 1
 
     def _error(self, err: Exception) -> ServerError:
-        if isinstance(err, self._openai.APIConnectionError):
-            return ServerError(f"cannot reach the model server at {self.base_url}; start it or unset QA_BOT_LLM_URL")
+        where = f"the model server at {self.base_url}"
+        tries = f"{self.client.max_retries + 1} tries"
+        # APITimeoutError is a subclass of APIConnectionError: test it first.
         if isinstance(err, self._openai.APITimeoutError):
-            return ServerError(f"the model server at {self.base_url} timed out; retry, or raise QA_BOT_SERVER_TIMEOUT_S")
+            return ServerError(f"{where} did not answer within {self.client.timeout} s ({tries}); check its load, or "
+                               "raise QA_BOT_SERVER_TIMEOUT_S if it is just slow")
+        if isinstance(err, self._openai.APIConnectionError):
+            return ServerError(f"cannot reach {where} ({tries}); start it or unset QA_BOT_LLM_URL")
+        if isinstance(err, self._openai.AuthenticationError | self._openai.PermissionDeniedError):
+            return ServerError(f"{where} refused the API key (HTTP {err.status_code}); set QA_BOT_LLM_API_KEY")
+        if isinstance(err, self._openai.NotFoundError):
+            return ServerError(f"{where} has no model {self.model!r} (HTTP 404); set QA_BOT_LLM_MODEL to a model it "
+                               "serves (GET /v1/models lists them)")
         if isinstance(err, self._openai.APIStatusError):
-            return ServerError(f"the model server at {self.base_url} answered HTTP {err.status_code}; check QA_BOT_LLM_MODEL and the server log")
-        return ServerError(f"the model server at {self.base_url} failed: {type(err).__name__}")
+            return ServerError(f"{where} answered HTTP {err.status_code} ({tries}); see the server's log")
+        if isinstance(err, self._openai.OpenAIError):
+            return ServerError(f"{where} failed ({type(err).__name__}: {str(err)[:200]}); see the server's log")
+        return ServerError(f"{where} dropped the connection mid-answer ({type(err).__name__}); check it is still "
+                           "running and ask again")
 
     def generate(self, messages: Sequence[Message], max_tokens: int, stop: Sequence[str] = ()) -> str:
         return "".join(self.stream(messages, max_tokens, stop))
@@ -150,8 +166,12 @@ class OpenAICompatibleGenerator:
             for part in response:
                 if part.choices and part.choices[0].delta and part.choices[0].delta.content:
                     yield part.choices[0].delta.content
-        except self._openai.OpenAIError as err:
-            raise self._error(err) from err
+        except Exception as err:
+            # The openai client wraps failures before the answer starts; a connection lost while it streams surfaces
+            # as the HTTP library's own error (httpx, or httpx2 for openai>=3).
+            if isinstance(err, self._openai.OpenAIError) or type(err).__module__.split(".")[0] in _HTTP_LIBRARIES:
+                raise self._error(err) from err
+            raise
 
 
 def make_generator(settings) -> Generator:
@@ -173,21 +193,38 @@ def make_generator(settings) -> Generator:
 
 
 def _from_hub(settings) -> Generator:
-    """``hf:OWNER/REPO/FILE.gguf``: fetched once into the Hugging Face cache where a network exists."""
-    spec = settings.model[3:]
-    parts = spec.split("/")
-    if len(parts) < 3 or not parts[-1].endswith(".gguf"):
-        raise ModelNotFoundError(f"QA_BOT_MODEL={settings.model!r}: expected hf:OWNER/REPO/FILE.gguf")
+    """``hf:OWNER/REPO/FILE.gguf``: fetched once into the Hugging Face cache (the one llama-cpp-python's
+    ``Llama.from_pretrained`` uses) where a network exists, read from that cache afterwards.
+
+    Only this explicit setting ever reaches the network, and only when downloads are allowed: the qa-bot command sets
+    HF_HUB_OFFLINE=1 unless the environment already sets it, so a first download needs HF_HUB_OFFLINE=0."""
+    model = settings.model
+    parts = model[3:].split("/")
+    if len(parts) < 3 or not all(parts) or not parts[-1].endswith(".gguf"):
+        raise ModelNotFoundError(f"QA_BOT_MODEL={model!r}: expected hf:OWNER/REPO/FILE.gguf")
     repo, filename = "/".join(parts[:2]), "/".join(parts[2:])
-    from huggingface_hub import hf_hub_download
+    from huggingface_hub import constants, hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError, RepositoryNotFoundError
 
     try:
-        # Only an explicit hf: setting reaches the network; HF_HUB_OFFLINE=1 still wins and then the cache must hold it.
-        path = Path(hf_hub_download(repo_id=repo, filename=filename))
-    except Exception as err:
-        raise ModelNotFoundError(
-            f"cannot fetch {filename} from {repo} ({type(err).__name__}); this machine may be offline — "
-            "download the .gguf elsewhere and set QA_BOT_MODEL to its path"
-        ) from err
+        path = Path(hf_hub_download(repo_id=repo, filename=filename, local_files_only=True))
+    except LocalEntryNotFoundError:
+        if constants.HF_HUB_OFFLINE:
+            raise ModelNotFoundError(
+                f"{model} is not in the Hugging Face cache and downloads are off (HF_HUB_OFFLINE=1); run once with "
+                "HF_HUB_OFFLINE=0 where a network exists, or set QA_BOT_MODEL to a downloaded .gguf file"
+            ) from None
+        try:
+            path = Path(hf_hub_download(repo_id=repo, filename=filename))
+        except LocalEntryNotFoundError as err:  # raised when the Hub cannot be reached
+            raise ModelNotFoundError(
+                f"cannot download {model}: the Hugging Face Hub is unreachable from here; download the .gguf "
+                "elsewhere and set QA_BOT_MODEL to its path"
+            ) from err
+        except (RepositoryNotFoundError, EntryNotFoundError) as err:
+            raise ModelNotFoundError(
+                f"the Hugging Face Hub has no {filename} in {repo} (or it needs a token: set HF_TOKEN); check "
+                "QA_BOT_MODEL"
+            ) from err
     return LlamaCppGenerator(path, n_ctx=settings.n_ctx, n_threads=settings.n_threads,
                              temperature=settings.temperature, seed=settings.seed, name=f"{repo}/{filename}")

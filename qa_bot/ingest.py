@@ -52,8 +52,8 @@ def ingest_documents(
 ) -> IngestReport:
     """Index documents; unchanged ones (same content hash) are skipped, changed ones replace their old chunks."""
     report = IngestReport()
-    limit = min(chunk_tokens, embedder.max_tokens)
-    with store.write_lock():
+    with store.write_lock():  # taken before the embedder loads, so a second ingest is told "busy" at once
+        limit = min(chunk_tokens, embedder.max_tokens)
         report.orphans_removed = store.sweep_orphans()
         pending: dict[str, Document] = {}
 
@@ -90,12 +90,22 @@ def ingest_documents(
             if progress:
                 progress(len(docs))
 
+        origins: dict[str, str | None] = {}  # doc_id -> file it came from in this run
         t0 = time.perf_counter()
         for item in documents:
             report.timings["load_s"] += time.perf_counter() - t0
             if isinstance(item, LoadIssue):
                 report.issues.append(item)
             else:
+                # Two files can map to one doc_id (x.txt and x.md); repeats inside one .jsonl the loader reports.
+                if item.doc_id in origins and origins[item.doc_id] != item.path:
+                    report.issues.append(LoadIssue(
+                        item.path or item.doc_id,
+                        f"doc_id {item.doc_id!r} was also loaded from {origins[item.doc_id]}; the later one wins "
+                        "(rename one of the files to keep both)",
+                        level="warning",
+                    ))
+                origins[item.doc_id] = item.path
                 # Within a batch a later record with the same doc_id wins (the loader reports the duplicate).
                 pending.pop(item.doc_id, None)
                 pending[item.doc_id] = item

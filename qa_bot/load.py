@@ -19,7 +19,10 @@ TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
 JSONL_SUFFIXES = {".jsonl"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
-MAX_FILE_BYTES = 64 * 1024 * 1024  # a single article is never this big; larger files are refused, not read
+# The longest article of the news corpus is ~100 KB; a page saved with inline images can reach a few MB. A bigger
+# .txt/.md/.html file is a dump of many articles, not one: it is refused before it is read, so memory stays flat.
+# The same cap applies to one line (one record) of a .jsonl file, which is otherwise streamed line by line.
+MAX_FILE_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -217,7 +220,11 @@ def load_file(path: Path, doc_id: str | None = None) -> Iterator[Document | Load
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES and suffix not in JSONL_SUFFIXES:
-            yield LoadIssue(str(path), f"file is {size // 2**20} MB; articles over {MAX_FILE_BYTES // 2**20} MB are refused")
+            yield LoadIssue(
+                str(path),
+                f"file is {size / 2**20:.0f} MB; one article over {MAX_FILE_BYTES // 2**20} MB is refused unread — "
+                "if it holds many articles, split it into files or convert it to .jsonl (one article a line)",
+            )
             return
         if suffix in JSONL_SUFFIXES:
             yield from _load_jsonl_streaming(path)
@@ -241,7 +248,10 @@ def load_file(path: Path, doc_id: str | None = None) -> Iterator[Document | Load
 
 
 def _load_jsonl_streaming(path: Path) -> Iterator[Document | LoadIssue]:
-    """Read a .jsonl line by line so a large corpus never sits in memory twice."""
+    """Read a .jsonl line by line so a large corpus never sits in memory (one line at a time, each capped).
+
+    A doc_id that repeats is kept from its last valid line only: a first pass finds that line, so an earlier copy is
+    never indexed and then replaced, and ingesting the same file again writes nothing."""
     with path.open("rb") as handle:
         head = handle.read(8)
         handle.seek(0)
@@ -250,25 +260,51 @@ def _load_jsonl_streaming(path: Path) -> Iterator[Document | LoadIssue]:
         except _Unreadable as err:
             yield LoadIssue(str(path), str(err))
             return
-        seen: dict[str, int] = {}
-        for number, raw in enumerate(handle, start=1):
-            try:
-                line = raw.decode("utf-8-sig")
-            except UnicodeDecodeError:
-                yield LoadIssue(str(path), "not valid UTF-8; line skipped", line=number)
-                continue
-            item = _parse_jsonl_line(path, line, number)
+        last_line: dict[str, int] = {}
+        for number, raw in _numbered_lines(handle):
+            item = _parse_raw_jsonl_line(path, raw, number)
             if isinstance(item, Document):
-                if item.doc_id in seen:
+                last_line[item.doc_id] = number
+        handle.seek(0)
+        first_line: dict[str, int] = {}
+        for number, raw in _numbered_lines(handle):
+            item = _parse_raw_jsonl_line(path, raw, number)
+            if isinstance(item, Document):
+                first_line.setdefault(item.doc_id, number)
+                if last_line[item.doc_id] != number:
+                    continue  # superseded by a later line, reported there
+                if first_line[item.doc_id] != number:
                     yield LoadIssue(
                         str(path),
-                        f"doc_id {item.doc_id!r} also on line {seen[item.doc_id]}; the later record wins",
+                        f"doc_id {item.doc_id!r} also on line {first_line[item.doc_id]}; the later record wins",
                         number,
                         "warning",
                     )
-                seen[item.doc_id] = number
             if item is not None:
                 yield item
+
+
+def _numbered_lines(handle) -> Iterator[tuple[int, bytes | None]]:
+    """``(line number, bytes)`` of a binary file; ``None`` for a line over MAX_FILE_BYTES, skipped unheld."""
+    number = 0
+    while raw := handle.readline(MAX_FILE_BYTES + 1):
+        number += 1
+        if len(raw) > MAX_FILE_BYTES and not raw.endswith(b"\n"):
+            while raw and not raw.endswith(b"\n"):
+                raw = handle.readline(2**20)
+            yield number, None
+        else:
+            yield number, raw
+
+
+def _parse_raw_jsonl_line(path: Path, raw: bytes | None, number: int) -> Document | LoadIssue | None:
+    if raw is None:
+        return LoadIssue(str(path), f"line is over {MAX_FILE_BYTES // 2**20} MB; line skipped", line=number)
+    try:
+        line = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return LoadIssue(str(path), "not valid UTF-8; line skipped", line=number)
+    return _parse_jsonl_line(path, line, number)
 
 
 def iter_files(paths: Iterable[Path]) -> Iterator[tuple[Path, str | None] | LoadIssue]:

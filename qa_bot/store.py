@@ -89,26 +89,106 @@ def make_client(settings):
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if settings.chroma_url:
-        from urllib.parse import urlparse
-
-        url = urlparse(settings.chroma_url)
-        headers = {}
-        if settings.chroma_token:
-            headers["Authorization"] = f"Bearer {settings.chroma_token.get_secret_value()}"
-        try:
-            return chromadb.HttpClient(
-                host=url.hostname or "127.0.0.1",
-                port=url.port or (443 if url.scheme == "https" else 8000),
-                ssl=url.scheme == "https",
-                headers=headers,
-                settings=chroma_settings,
-            )
-        except Exception as err:  # chromadb raises plain ValueError/ConnectionError subclasses here
-            raise ServerError(
-                f"cannot reach the Chroma server at {settings.chroma_url} ({type(err).__name__}); "
-                "start it (chroma run --path DIR --port PORT) or unset QA_BOT_CHROMA_URL"
-            ) from err
+        return _http_client(settings, chroma_settings)
     return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
+
+
+def _http_client(settings, chroma_settings):
+    """A Chroma HttpClient whose requests time out.
+
+    chromadb builds its httpx session with ``timeout=None`` and sends a first request while the client is being
+    constructed (chroma-core/chroma#5805 and its follow-ups: no client-side timeout setting exists), so a server that
+    accepts connections but never answers would hang qa-bot forever. The heartbeat below is checked first, with the
+    configured timeout and retries, and the session's timeout is set afterwards."""
+    from urllib.parse import urlparse
+
+    import chromadb
+    import httpx
+
+    url = urlparse(settings.chroma_url)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ServerError(f"QA_BOT_CHROMA_URL={settings.chroma_url!r} is not a URL like http://127.0.0.1:8000")
+    port = url.port or (443 if url.scheme == "https" else 8000)
+    base = f"{url.scheme}://{url.hostname}:{port}"
+    headers = {}
+    if settings.chroma_token:
+        token = settings.chroma_token.get_secret_value()
+        header = settings.chroma_token_header
+        headers[header] = f"Bearer {token}" if header.lower() == "authorization" else token
+    timeout = httpx.Timeout(settings.server_timeout_s, connect=min(settings.server_timeout_s, 10.0))
+    where = f"the Chroma server at {settings.chroma_url}"
+
+    def heartbeat() -> None:
+        httpx.get(f"{base}/api/v2/heartbeat", headers=headers, timeout=timeout).raise_for_status()
+
+    with_retries(heartbeat, settings.server_retries, where, remote=True)
+
+    def connect():
+        client = chromadb.HttpClient(host=url.hostname, port=port, ssl=url.scheme == "https", headers=headers,
+                                     settings=chroma_settings)
+        session = getattr(getattr(client, "_server", None), "_session", None)
+        if isinstance(session, httpx.Client):
+            session.timeout = timeout
+        return client
+
+    return with_retries(connect, settings.server_retries, where, remote=True)
+
+
+def with_retries(fn: Callable[[], T], retries: int, where: str, *, remote: bool) -> T:
+    """Run one call; transient server failures (connection lost, timeout, HTTP 5xx/429) are retried with exponential
+    backoff (0.5 s, 1 s, 2 s, ...), then reported as a ServerError that says what to do. Every store write is an
+    idempotent upsert or delete, so repeating one that may have reached the server is safe."""
+    delay = 0.5
+    for attempt in range(retries + 1):
+        try:
+            return fn()
+        except Exception as err:
+            if remote and _is_transient(err) and attempt < retries:
+                time.sleep(delay)
+                delay *= 2
+                continue
+            translated = _server_error(err, where, retries + 1) if remote else None
+            if translated is None:
+                raise
+            raise translated from err
+    raise AssertionError("unreachable")
+
+
+def _is_transient(err: Exception) -> bool:
+    import httpx
+    from chromadb.errors import InternalError, RateLimitError
+
+    if isinstance(err, (httpx.TransportError, InternalError, RateLimitError)):
+        return True  # connection refused/reset, timeouts, and the server's own 500 and 429
+    return isinstance(err, httpx.HTTPStatusError) and (err.response.status_code >= 500 or err.response.status_code == 429)
+
+
+def _server_error(err: Exception, where: str, tries: int) -> ServerError | None:
+    """A one-line ServerError for a failure of the server itself; None for errors the caller handles (not found,
+    invalid arguments), which the embedded store raises the same way."""
+    import httpx
+    from chromadb.errors import AuthorizationError, ChromaAuthError
+
+    rerun = "then rerun the command (an ingest skips the documents it already finished)"
+    if isinstance(err, httpx.TimeoutException):
+        return ServerError(f"{where} did not answer within the timeout, {tries} tries; check its load, raise "
+                           f"QA_BOT_SERVER_TIMEOUT_S if it is just slow, {rerun}")
+    if isinstance(err, httpx.TransportError):
+        return ServerError(f"cannot reach {where} ({type(err).__name__}, {tries} tries); start it "
+                           f"(chroma run --path DIR --port PORT) or unset QA_BOT_CHROMA_URL, {rerun}")
+    if isinstance(err, (ChromaAuthError, AuthorizationError)) or (
+        isinstance(err, httpx.HTTPStatusError) and err.response.status_code in (401, 403)
+    ):
+        return ServerError(f"{where} refused the credentials; set QA_BOT_CHROMA_TOKEN (and QA_BOT_CHROMA_TOKEN_HEADER "
+                           "if the server reads another header than Authorization)")
+    if _is_transient(err):
+        detail = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+        return ServerError(f"{where} answered with an error {tries} times ({type(err).__name__}: {detail}); "
+                           f"see the server's log, {rerun}")
+    if isinstance(err, httpx.HTTPStatusError):
+        return ServerError(f"{where} answered HTTP {err.response.status_code} for {err.request.url.path}; "
+                           "is QA_BOT_CHROMA_URL the address of a Chroma server?")
+    return None
 
 
 class ChromaStore:
@@ -129,6 +209,7 @@ class ChromaStore:
         self.retries = retries
         self.where = where  # shown in messages: the index dir or server URL
         self.lock_dir = lock_dir
+        self.remote = client.get_settings().chroma_api_impl == "chromadb.api.fastapi.FastAPI"
         self._chunks = self._open(collection, create, space="cosine")
         self._docs = self._open(f"{collection}-docs", create, space="l2")
         built_by = (self._chunks.metadata or {}).get("embedder")
@@ -140,22 +221,8 @@ class ChromaStore:
 
     # -- plumbing ------------------------------------------------------------------------------------------------
     def _call(self, fn: Callable[[], T]) -> T:
-        """Run one Chroma call, retrying transient server failures with exponential backoff."""
-        delay = 0.5
-        for attempt in range(self.retries + 1):
-            try:
-                return fn()
-            except Exception as err:
-                if not _is_transient(err) or attempt == self.retries:
-                    if _is_transient(err):
-                        raise ServerError(
-                            f"the Chroma server at {self.where} did not answer after {self.retries + 1} tries "
-                            f"({type(err).__name__}); check it is running, then rerun the command"
-                        ) from err
-                    raise
-                time.sleep(delay)
-                delay *= 2
-        raise AssertionError("unreachable")
+        """Run one Chroma call; against a server, with retries, backoff and one-line errors (see with_retries)."""
+        return with_retries(fn, self.retries, f"the Chroma server at {self.where}", remote=self.remote)
 
     def _open(self, name: str, create: bool, space: str):
         if create:
@@ -308,6 +375,17 @@ class ChromaStore:
         by_id = {i: chunk_from_chroma(i, t, m) for i, t, m in zip(result["ids"], result["documents"], result["metadatas"])}
         return [by_id[i] for i in chunk_ids if i in by_id]
 
+    def matching_ids(self, where_document: dict, where: dict | None = None, limit: int = 1000) -> list[str]:
+        """Ids of chunks whose text matches a full-text condition (``$contains`` and friends), at most ``limit``."""
+        return self._call(
+            lambda: self._chunks.get(where=where or None, where_document=where_document, include=[], limit=limit)
+        )["ids"]
+
+    def sample_chunks(self, n: int) -> list[Chunk]:
+        """Some chunks (the first ``n`` the store returns), e.g. to estimate the average chunk length."""
+        result = self._call(lambda: self._chunks.get(include=["documents", "metadatas"], limit=n))
+        return [chunk_from_chroma(i, t, m or {}) for i, t, m in zip(result["ids"], result["documents"], result["metadatas"])]
+
     def query(self, vector: np.ndarray, n: int, where: dict | None = None) -> list[tuple[Chunk, float]]:
         """Nearest chunks with their cosine similarity, best first."""
         count = self.count_chunks()
@@ -361,19 +439,6 @@ class ChromaStore:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _is_transient(err: Exception) -> bool:
-    name = type(err).__name__
-    module = type(err).__module__
-    return module.startswith(("httpx", "httpcore", "requests", "urllib3")) or name in {
-        "ConnectionError",
-        "ConnectError",
-        "ReadTimeout",
-        "ConnectTimeout",
-        "RemoteProtocolError",
-        "TimeoutException",
-    }
 
 
 def index_bytes(index_dir: Path) -> int:

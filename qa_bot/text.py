@@ -50,11 +50,13 @@ def content_stems(text: str) -> set[str]:
     """Stemmed content words: what two texts must share for one to support the other."""
     out = set()
     for w in words(text):
-        if w in STOPWORDS or len(w) < 2 and not w.isdigit():
-            continue
         if w.endswith("'s"):
             w = w[:-2]
-        out.add(stem(w))
+        # "one-month" also matches "one month": keep the compound and its parts.
+        for part in {w, *w.split("-")} if "-" in w else {w}:
+            if part in STOPWORDS or len(part) < 2 and not part.isdigit():
+                continue
+            out.add(stem(part))
     return out
 
 
@@ -93,3 +95,16 @@ def has_number(text: str) -> bool:
     return bool(_NUMBER_RE.search(text)) or bool(
         re.search(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand|million|billion|dozen)\b", fold(text))
     )
+
+
+MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+               "November", "December"]
+
+
+def date_words(published: str | None) -> str:
+    """"2025-01-15" → "January 15 2025": lets a question's "in January 2025" match the article's date."""
+    if not published or len(published) < 7 or not published[:4].isdigit():
+        return ""
+    month = int(published[5:7]) if published[5:7].isdigit() else 0
+    day = published[8:10].lstrip("0") if len(published) >= 10 else ""
+    return f"{MONTH_NAMES[month - 1] if 1 <= month <= 12 else ''} {day} {published[:4]}".strip()

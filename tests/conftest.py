@@ -89,7 +89,7 @@ def settings(tmp_path):
     from qa_bot.settings import Settings
 
     return Settings(index_dir=tmp_path / "index", collection=f"t{uuid.uuid4().hex[:12]}", prompts_dir=None,
-                    refusal_threshold=0.3, _env_file=None)
+                    refusal_threshold=0.3, extract_threshold=0.3, _env_file=None)
 
 
 @pytest.fixture

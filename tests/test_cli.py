@@ -21,7 +21,8 @@ def use_fakes(monkeypatch, fake_embedder, ephemeral_client, settings):
 
     def factory(ctx, **overrides):
         s = ctx.obj.model_copy(update={"collection": settings.collection, "index_dir": settings.index_dir,
-                                       "refusal_threshold": settings.refusal_threshold, **overrides})
+                                       "refusal_threshold": settings.refusal_threshold,
+                                       "extract_threshold": settings.extract_threshold, **overrides})
         return Pipeline(s, embedder=fake_embedder, generator=llm, client=ephemeral_client)
 
     monkeypatch.setattr(cli, "pipeline", factory)

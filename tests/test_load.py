@@ -38,7 +38,7 @@ def test_jsonl_records_and_bad_lines(tmp_path):
     path.write_text("\n".join([json.dumps(good), "{broken", json.dumps({"doc_id": "d2"}),
                                json.dumps({**good, "text": "Body two."})]) + "\n")
     docs, issues = docs_and_issues([path])
-    assert [d.text for d in docs] == ["Body one.", "Body two."]
+    assert [d.text for d in docs] == ["Body two."]  # d1 repeats on line 4: only the later record is kept
     assert docs[0].published == "2025-01-02" and docs[0].source == "S" and docs[0].url == "http://x"
     messages = {(i.line, i.level): i.message for i in issues}
     assert "not valid JSON" in messages[(2, "error")]
