@@ -29,7 +29,7 @@ class AnswerConfig:
     top_k: int = 5
     evidence_sentences: int = 4
     refusal_threshold: float = 0.5
-    extract_threshold: float = 0.57
+    extract_threshold: float = 0.56
     second_quote_margin: float = 0.05
     max_answer_tokens: int = 64
     max_question_chars: int = 1000
@@ -155,9 +155,8 @@ class Answerer:
         timings["retrieve_s"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        lexical = self.retriever.lexical
-        ranked = select_evidence(standalone, hits, self.embedder.embed_documents, query_vector, lexical.idf,
-                                 self.config.weights, context_terms)
+        ranked = select_evidence(standalone, hits, self.embedder.embed_documents, query_vector, self.config.weights,
+                                 context_terms)
         timings["evidence_s"] = time.perf_counter() - t0
         answer = Answer(question=question, text="", declined=True, hits=hits,
                         standalone_question=standalone if standalone != question else None,

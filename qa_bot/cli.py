@@ -268,5 +268,30 @@ def eval_extraction(
                    f"n {metrics['n']}  extract p50 {metrics['extract_p50_ms']:.1f} ms")
 
 
+@app.command()
+@guarded
+def bench(
+    ctx: typer.Context,
+    corpus: Annotated[Path, typer.Option(help="Corpus (.jsonl) to ingest and query.")],
+    gold: Annotated[Path, typer.Option(help="Gold Q&A file (.jsonl) whose questions are timed and scored.")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    work_dir: Annotated[Path, typer.Option(help="Where the benchmark's indexes live (reused across runs).")] = Path("/tmp/bench-idx"),
+    sample_chunks: Annotated[int, typer.Option(help="Chunks embedded by both embedders for the throughput ratio.")] = 512,
+    questions: Annotated[Optional[int], typer.Option(help="Only the first N gold questions.")] = None,
+    summaries: Annotated[int, typer.Option(help="Articles summarised on each side.")] = 5,
+    reuse_index: Annotated[bool, typer.Option(help="Reuse the configured index of an earlier run instead of timing a fresh ingest.")] = False,
+    rebuild_baseline: Annotated[bool, typer.Option(help="Time the baseline ingest again instead of reusing its index.")] = False,
+    startup: Annotated[bool, typer.Option(help="Also time `python app.py` and `qa-bot ask` start-up.")] = True,
+) -> None:
+    """Time ingest, retrieval, answers, summaries and start-up beside the straightforward baseline."""
+    from .bench import BenchOptions, format_bench_table, run_bench
+
+    options = BenchOptions(corpus=corpus, gold=gold, work_dir=work_dir, sample_chunks=sample_chunks, questions=questions,
+                           summaries=summaries, reuse_index=reuse_index, rebuild_baseline=rebuild_baseline,
+                           startup=startup)
+    result = run_bench(ctx.obj, options, log=echo_err)
+    typer.echo(json.dumps(result, ensure_ascii=False) if json_out else format_bench_table(result))
+
+
 if __name__ == "__main__":
     app()

@@ -14,7 +14,7 @@ import numpy as np
 
 from .chunk import split_sentences
 from .records import Chunk, Hit
-from .text import content_stems, date_words, fold, has_date, has_number, names, stem, words
+from .text import content_stems, date_words, fold, has_date, has_number, names, stem, term_weights, words
 
 # Article text is untrusted: sentences addressed to a language model are never used as evidence.
 _INJECTION_RE = re.compile(
@@ -145,7 +145,6 @@ def select_evidence(
     hits: Sequence[Hit],
     embed: Callable[[Sequence[str]], np.ndarray],
     question_vector: np.ndarray,
-    idf: Callable[[list[str]], dict[str, float]],
     weights: EvidenceWeights | None = None,
     context_terms: str = "",
 ) -> list[Evidence]:
@@ -162,7 +161,7 @@ def select_evidence(
             candidates.append(ev)
     if not candidates:
         return []
-    question_terms = weighted_terms(question + " " + context_terms, idf)
+    question_terms = weighted_terms(question + " " + context_terms)
     core_stems = content_stems(main_clause(question))
     core_terms = {t: w for t, w in question_terms.items() if t in core_stems}
     vectors = embed([ev.text for ev in candidates])
@@ -186,11 +185,12 @@ def select_evidence(
     return sorted(candidates, key=lambda e: (-e.score, e.hit_rank, e.start))
 
 
-def weighted_terms(text: str, idf: Callable[[list[str]], dict[str, float]]) -> dict[str, float]:
-    """The content stems of ``text`` with their IDF weights."""
+def weighted_terms(text: str) -> dict[str, float]:
+    """The content stems of ``text`` with their weights (rarer words weigh more)."""
     stems = content_stems(text)
     terms: dict[str, float] = {}
-    for word, value in idf(sorted(set(words(text)))).items():
+    parts = {p for w in words(text) for p in ({w, *w.split("-")} if "-" in w else {w})}
+    for word, value in term_weights(sorted(parts)).items():
         s = stem(word[:-2] if word.endswith("'s") else word)
         if s in stems:
             terms[s] = max(terms.get(s, 0.0), value)

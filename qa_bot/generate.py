@@ -133,14 +133,15 @@ class OpenAICompatibleGenerator:
         # overestimates, so the prompt budget in answer.py stays within the server's context.
         return len(text) // 3 + 1
 
-    def _error(self, err: Exception) -> ServerError:
+    def _error(self, err: Exception, mid_answer: bool) -> ServerError:
         where = f"the model server at {self.base_url}"
-        tries = f"{self.client.max_retries + 1} tries"
+        n = self.client.max_retries + 1
+        tries = f"{n} {'try' if n == 1 else 'tries'}"
         # APITimeoutError is a subclass of APIConnectionError: test it first.
         if isinstance(err, self._openai.APITimeoutError):
             return ServerError(f"{where} did not answer within {self.client.timeout} s ({tries}); check its load, or "
                                "raise QA_BOT_SERVER_TIMEOUT_S if it is just slow")
-        if isinstance(err, self._openai.APIConnectionError):
+        if isinstance(err, self._openai.APIConnectionError) and not mid_answer:
             return ServerError(f"cannot reach {where} ({tries}); start it or unset QA_BOT_LLM_URL")
         if isinstance(err, self._openai.AuthenticationError | self._openai.PermissionDeniedError):
             return ServerError(f"{where} refused the API key (HTTP {err.status_code}); set QA_BOT_LLM_API_KEY")
@@ -149,15 +150,16 @@ class OpenAICompatibleGenerator:
                                "serves (GET /v1/models lists them)")
         if isinstance(err, self._openai.APIStatusError):
             return ServerError(f"{where} answered HTTP {err.status_code} ({tries}); see the server's log")
-        if isinstance(err, self._openai.OpenAIError):
-            return ServerError(f"{where} failed ({type(err).__name__}: {str(err)[:200]}); see the server's log")
-        return ServerError(f"{where} dropped the connection mid-answer ({type(err).__name__}); check it is still "
-                           "running and ask again")
+        if mid_answer:
+            return ServerError(f"{where} dropped the connection mid-answer ({type(err).__name__}); check it is "
+                               "still running and ask again")
+        return ServerError(f"{where} failed ({type(err).__name__}: {str(err)[:200]}); see the server's log")
 
     def generate(self, messages: Sequence[Message], max_tokens: int, stop: Sequence[str] = ()) -> str:
         return "".join(self.stream(messages, max_tokens, stop))
 
     def stream(self, messages: Sequence[Message], max_tokens: int, stop: Sequence[str] = ()) -> Iterator[str]:
+        started = False
         try:
             response = self.client.chat.completions.create(
                 model=self.model, messages=list(messages), max_tokens=max_tokens, temperature=self.temperature,
@@ -165,12 +167,13 @@ class OpenAICompatibleGenerator:
             )
             for part in response:
                 if part.choices and part.choices[0].delta and part.choices[0].delta.content:
+                    started = True
                     yield part.choices[0].delta.content
         except Exception as err:
-            # The openai client wraps failures before the answer starts; a connection lost while it streams surfaces
-            # as the HTTP library's own error (httpx, or httpx2 for openai>=3).
+            # A connection lost while the answer streams surfaces as an openai error (openai>=3) or as the HTTP
+            # library's own (httpx, httpx2): both are the server's failure, not a bug here.
             if isinstance(err, self._openai.OpenAIError) or type(err).__module__.split(".")[0] in _HTTP_LIBRARIES:
-                raise self._error(err) from err
+                raise self._error(err, mid_answer=started) from err
             raise
 
 

@@ -77,10 +77,12 @@ def ingest_documents(
             vectors = embedder.embed_documents(texts)
             report.timings["embed_s"] += time.perf_counter() - t0
             t0 = time.perf_counter()
-            offset = 0
+            items, offset = [], 0
             for doc, chunks in chunked:
-                store.replace_document(doc, chunks, vectors[offset : offset + len(chunks)])
+                items.append((doc, chunks, vectors[offset : offset + len(chunks)]))
                 offset += len(chunks)
+            store.replace_documents(items)  # the whole batch in a few calls
+            for doc, chunks in chunked:
                 report.chunks += len(chunks)
                 if doc.doc_id in known:
                     report.updated += 1

@@ -96,8 +96,7 @@ class LexicalIndex:
         ids, texts, sources, published = [], [], [], []
         for chunk in self.store.iter_chunks():
             ids.append(chunk.chunk_id)
-            # Headline and date words are searchable too: questions often say "in January 2025".
-            texts.append(f"{chunk.title}\n{date_words(chunk.published)}\n{chunk.text}")
+            texts.append(_lexical_text(chunk))
             sources.append(chunk.source)
             published.append(chunk.published or "")
         self.ids, self.sources, self.published = ids, sources, published
@@ -106,12 +105,6 @@ class LexicalIndex:
         if texts:
             tokens = self.tokenizer.tokenize(texts, show_progress=False, return_as="tuple")
             self.retriever.index(tokens, show_progress=False)
-            df: Counter[int] = Counter()
-            for row in tokens.ids:
-                df.update(set(row))
-            self.df = df
-        else:
-            self.df = Counter()
 
     def _save(self, folder: Path) -> None:
         for stale in folder.parent.glob(f"{self.store.name}-*"):
@@ -120,7 +113,6 @@ class LexicalIndex:
         if self.ids:
             self.retriever.save(str(folder / "bm25"))
             self.tokenizer.save_vocab(str(folder / "bm25"))
-        np.save(folder / "df.npy", np.array(sorted(self.df.items()), dtype=np.int64).reshape(-1, 2))
         (folder / "meta.tsv").write_text(
             "\n".join(f"{s}\t{p}" for s, p in zip(self.sources, self.published)), encoding="utf-8"
         )
@@ -136,18 +128,6 @@ class LexicalIndex:
         if self.ids:
             self.retriever = self._bm25s.BM25.load(str(folder / "bm25"))
             self.tokenizer.load_vocab(str(folder / "bm25"))
-        self.df = Counter({int(k): int(v) for k, v in np.load(folder / "df.npy").reshape(-1, 2)})
-
-    def idf(self, terms: list[str]) -> dict[str, float]:
-        """Inverse document frequency (over chunks) of each surface term, stemmed as the index is."""
-        n = max(len(self.ids), 1)
-        vocab = self.tokenizer.get_vocab_dict() if self.ids else {}
-        result = {}
-        for term in terms:
-            stem = self.stemmer.stemWord(term.lower()) if self.stemmer else term.lower()
-            df = self.df.get(vocab.get(stem, -1), 0)
-            result[term] = math.log(1 + (n - df + 0.5) / (df + 0.5))
-        return result
 
     def search(self, query: str, n: int, filters: Filters | None = None) -> list[tuple[str, float]]:
         if not self.ids:
@@ -180,7 +160,8 @@ class ChromaFullTextIndex:
     (docs/scaling.md): a word is matched case-insensitively as a substring (the longest common prefix of the word and
     its stem), so its document frequency counts substring hits; a word in more than ``df_cap`` chunks is "common": it
     scores with the idf of ``df_cap`` but does not bring candidates; when every word is common, the candidates are
-    chunks holding all of (up to) the three rarest ones; the average chunk length comes from a sample."""
+    chunks holding all of (up to) the three rarest ones; the average chunk length comes from a sample; headline and
+    date words are scored, as bm25s indexes them, but only the chunk's text can bring it in as a candidate."""
 
     def __init__(self, store: ChromaStore, *, df_cap: int = 1000, max_candidates: int = 150,
                  k1: float = 1.5, b: float = 0.75, sample: int = 500):
@@ -194,7 +175,7 @@ class ChromaFullTextIndex:
         self.stemmer = _stemmer()
         self.n_chunks = store.count_chunks()
         sampled = store.sample_chunks(sample)
-        lengths = [self._term_counts(f"{c.title}\n{c.text}", {})[0] for c in sampled]
+        lengths = [self._term_counts(_lexical_text(c), {})[0] for c in sampled]
         self.avgdl = max(sum(lengths) / len(lengths), 1.0) if lengths else 1.0
         self._postings: OrderedDict[str, list[str]] = OrderedDict()  # needle -> chunk ids (at most df_cap + 1)
         self._lock = threading.Lock()
@@ -257,16 +238,6 @@ class ChromaFullTextIndex:
         n = max(self.n_chunks, 1)
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
-    def idf(self, terms: list[str]) -> dict[str, float]:
-        """Inverse document frequency (over chunks) of each surface term, as :meth:`LexicalIndex.idf` gives it."""
-        result = {}
-        for term in terms:
-            word = term.lower()
-            needle = self._needle(word) if word not in self.stopwords else ""
-            df = len(self._ids(needle)) if len(needle) >= 3 and _TOKEN_RE.fullmatch(word) else 0
-            result[term] = self._idf(min(df, self.df_cap))
-        return result
-
     # -- search --------------------------------------------------------------------------------------------------
     def search(self, query: str, n: int, filters: Filters | None = None) -> list[tuple[str, float]]:
         if self.n_chunks == 0:
@@ -299,7 +270,7 @@ class ChromaFullTextIndex:
                 common = common[:-1]
         scored = []
         for chunk in self.store.get_chunks(candidates):
-            length, counts = self._term_counts(f"{chunk.title}\n{chunk.text}", terms)
+            length, counts = self._term_counts(_lexical_text(chunk), terms)
             norm = self.k1 * (1 - self.b + self.b * length / self.avgdl)
             score = sum(idf[s] * tf / (tf + norm) for s, tf in counts.items())
             if score > 0:
@@ -309,6 +280,11 @@ class ChromaFullTextIndex:
 
 
 _TOKEN_RE = re.compile(r"(?u)\b\w\w+\b")  # bm25s's default token pattern
+
+
+def _lexical_text(chunk: Chunk) -> str:
+    # Headline and date words are searchable too: questions often say "in January 2025".
+    return f"{chunk.title}\n{date_words(chunk.published)}\n{chunk.text}"
 
 
 @lru_cache(maxsize=200_000)

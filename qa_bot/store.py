@@ -1,9 +1,9 @@
 """The Chroma store: chunks with their vectors, plus a small registry of documents that makes ingest idempotent and
 crash-safe. Works the same against the embedded PersistentClient and a Chroma server (HttpClient).
 
-Write order: a document's old chunks are deleted, its new chunks added, and only then its registry record (with the
-content hash) written. A crash in between leaves a document without a registry record, whose chunks the next ingest
-finds as orphans and replaces, so a rerun always converges to the same index."""
+Write order, per batch of documents: their old chunks are deleted, their new chunks added, and only then their
+registry records (with the content hash) written. A crash in between leaves chunks without a matching registry
+record, which the next ingest finds as orphans and replaces, so a rerun always converges to the same index."""
 from __future__ import annotations
 
 import fcntl
@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from .errors import EmbedderMismatchError, IndexBusyError, IndexNotFoundError, ServerError
-from .records import Chunk, Document, Hit
+from .records import Chunk, Document
 
 T = TypeVar("T")
 WRITE_BATCH = 256
@@ -147,7 +147,8 @@ def with_retries(fn: Callable[[], T], retries: int, where: str, *, remote: bool)
                 time.sleep(delay)
                 delay *= 2
                 continue
-            translated = _server_error(err, where, retries + 1) if remote else None
+            tries = f"{retries + 1} {'try' if retries == 0 else 'tries'}"
+            translated = _server_error(err, where, tries) if remote else None
             if translated is None:
                 raise
             raise translated from err
@@ -163,7 +164,7 @@ def _is_transient(err: Exception) -> bool:
     return isinstance(err, httpx.HTTPStatusError) and (err.response.status_code >= 500 or err.response.status_code == 429)
 
 
-def _server_error(err: Exception, where: str, tries: int) -> ServerError | None:
+def _server_error(err: Exception, where: str, tries: str) -> ServerError | None:
     """A one-line ServerError for a failure of the server itself; None for errors the caller handles (not found,
     invalid arguments), which the embedded store raises the same way."""
     import httpx
@@ -183,7 +184,7 @@ def _server_error(err: Exception, where: str, tries: int) -> ServerError | None:
                            "if the server reads another header than Authorization)")
     if _is_transient(err):
         detail = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
-        return ServerError(f"{where} answered with an error {tries} times ({type(err).__name__}: {detail}); "
+        return ServerError(f"{where} answered with an error, {tries} ({type(err).__name__}: {detail}); "
                            f"see the server's log, {rerun}")
     if isinstance(err, httpx.HTTPStatusError):
         return ServerError(f"{where} answered HTTP {err.response.status_code} for {err.request.url.path}; "
@@ -253,9 +254,19 @@ class ChromaStore:
                 found[doc_id] = (meta or {}).get("content_hash", "")
         return found
 
-    def replace_document(self, doc: Document, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
-        """Make the index hold exactly these chunks for ``doc.doc_id`` (old ones, if any, removed)."""
-        self._call(lambda: self._chunks.delete(where={"doc_id": doc.doc_id}))
+    def replace_documents(self, items: Sequence[tuple[Document, Sequence[Chunk], np.ndarray]]) -> None:
+        """Make the index hold exactly these chunks for each of these documents (old ones, if any, removed).
+
+        A batch of documents costs a few calls, not three per document (against a server every call is a round
+        trip): one delete for all old chunks, the new chunks in WRITE_BATCH upserts, then all registry records in
+        one upsert, written last, so a failure anywhere leaves unregistered chunks that the next ingest replaces."""
+        if not items:
+            return
+        doc_ids = [doc.doc_id for doc, _, _ in items]
+        self._call(lambda: self._chunks.delete(where={"doc_id": {"$in": doc_ids}}))
+        chunks = [chunk for _, doc_chunks, _ in items for chunk in doc_chunks]
+        vectors = np.concatenate([np.asarray(v, dtype=np.float32) for _, doc_chunks, v in items if len(doc_chunks)]) \
+            if chunks else np.zeros((0, 1), dtype=np.float32)
         for start in range(0, len(chunks), WRITE_BATCH):
             batch = chunks[start : start + WRITE_BATCH]
             embeddings = vectors[start : start + WRITE_BATCH]
@@ -267,18 +278,22 @@ class ChromaStore:
                     metadatas=[chunk_metadata(c) for c in batch],
                 )
             )
-        record = _clean_metadata(
-            {
-                "content_hash": doc.content_hash,
-                "title": doc.title,
-                "source": doc.source,
-                "published": doc.published,
-                "url": doc.url,
-                "n_chunks": len(chunks),
-                "path": doc.path,
-            }
-        )
-        self._call(lambda: self._docs.upsert(ids=[doc.doc_id], embeddings=[[1.0]], metadatas=[record], documents=[""]))
+        records = [
+            _clean_metadata(
+                {
+                    "content_hash": doc.content_hash,
+                    "title": doc.title,
+                    "source": doc.source,
+                    "published": doc.published,
+                    "url": doc.url,
+                    "n_chunks": len(doc_chunks),
+                    "path": doc.path,
+                }
+            )
+            for doc, doc_chunks, _ in items
+        ]
+        self._call(lambda: self._docs.upsert(ids=doc_ids, embeddings=[[1.0]] * len(doc_ids), metadatas=records,
+                                             documents=[""] * len(doc_ids)))
 
     def delete_document(self, doc_id: str) -> bool:
         existed = bool(self._call(lambda: self._docs.get(ids=[doc_id]))["ids"])

@@ -108,3 +108,12 @@ def date_words(published: str | None) -> str:
     month = int(published[5:7]) if published[5:7].isdigit() else 0
     day = published[8:10].lstrip("0") if len(published) >= 10 else ""
     return f"{MONTH_NAMES[month - 1] if 1 <= month <= 12 else ''} {day} {published[:4]}".strip()
+
+
+def term_weights(words_: list[str]) -> dict[str, float]:
+    """How much each word says about a topic: rarer in general English, heavier (8 − Zipf frequency, clipped to
+    1..6). General-English frequencies keep scores comparable between a one-article index and a large one, where
+    frequencies counted in the index itself would swing with its size."""
+    from wordfreq import zipf_frequency
+
+    return {w: min(6.0, max(1.0, 8.0 - zipf_frequency(w, "en"))) for w in words_}

@@ -11,7 +11,7 @@ import functools
 import html
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -170,7 +170,7 @@ def error_html(message: str) -> str:
     return f'<p class="qa-error" role="alert">{esc(message)}</p>'
 
 
-def note_html(lines: list[str], items: list[str] = ()) -> str:
+def note_html(lines: Sequence[str], items: Sequence[str] = ()) -> str:
     body = "".join(f"<p>{esc(line)}</p>" for line in lines)
     if items:
         body += "<ul>" + "".join(f"<li>{esc(x)}</li>" for x in items) + "</ul>"
@@ -231,7 +231,7 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
             history = [*(history or []), [answer.standalone_question or question, answer.text]]
             yield chat, history, "", render_sources(answer, bool(show_scores))
         except Exception as err:  # noqa: BLE001 — a person sees a sentence, never a stack trace
-            message_text = ("the library is empty: add articles in the Library tab first"
+            message_text = ("the library is empty: add articles in the Library tab (or with qa-bot ingest PATH)"
                             if isinstance(err, IndexNotFoundError) else user_message(err))
             chat[-1] = {"role": "assistant", "content": chat_text(f"Sorry — {message_text}")}
             yield chat, history, "", error_html(message_text)

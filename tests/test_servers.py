@@ -152,20 +152,25 @@ def test_full_text_lexical_side_follows_filters_and_changes(chroma, tmp_path):
 
 
 # --- Chroma server killed mid-ingest ---------------------------------------------------------------------------
-def _kill_after_upserts(store, count: int, on_kill) -> None:
-    """Kill the server right after the ``count``-th chunk write, before that document's registry record is written:
-    the worst moment, leaving chunks without a record."""
-    original = store._chunks.upsert
-    calls = {"n": 0}
+def _crash_during_second_batch(store, crash) -> None:
+    """Call ``crash`` right after the first chunk write that follows a registry write: the first batch of documents
+    is complete, the second has chunks written but no registry records yet, the worst moment to die."""
+    write_chunks, write_records = store._chunks.upsert, store._docs.upsert
+    state = {"records_written": 0, "crashed": False}
 
-    def upsert(**kwargs):
-        result = original(**kwargs)
-        calls["n"] += 1
-        if calls["n"] == count:
-            on_kill()
+    def upsert_chunks(**kwargs):
+        result = write_chunks(**kwargs)
+        if state["records_written"] and not state["crashed"]:
+            state["crashed"] = True
+            crash()
         return result
 
-    store._chunks.upsert = upsert
+    def upsert_records(**kwargs):
+        result = write_records(**kwargs)
+        state["records_written"] += 1
+        return result
+
+    store._chunks.upsert, store._docs.upsert = upsert_chunks, upsert_records
 
 
 def _assert_complete(pipeline, expected_docs: int, reference_ids: set[str]) -> None:
@@ -199,14 +204,14 @@ def test_killed_chroma_server_mid_ingest_then_rerun_completes_the_index(kill_cor
     try:
         settings = settings_for(tmp_path, chroma_url=url_of(server), server_retries=1)
         first = Pipeline(settings, embedder=FakeEmbedder(), generator=ScriptedGenerator())
-        _kill_after_upserts(first.store(create=True), 15, server.kill)
+        _crash_during_second_batch(first.store(create=True), server.kill)
         with pytest.raises(ServerError, match=r"cannot reach the Chroma server .*rerun the command") as failure:
             first.ingest([path])
         assert "\n" not in str(failure.value)
 
         server.start()  # same data folder, same port
         rerun = Pipeline(settings, embedder=FakeEmbedder(), generator=ScriptedGenerator()).ingest([path])
-        assert 0 < rerun.unchanged < n_docs and rerun.added == n_docs - rerun.unchanged
+        assert rerun.unchanged == 32 and rerun.added == n_docs - 32  # ingest writes batches of 32 documents
         assert rerun.orphans_removed > 0  # the chunks written just before the kill, whose record was not
         _assert_complete(Pipeline(settings, embedder=FakeEmbedder(), generator=ScriptedGenerator()), n_docs,
                          reference_ids)
@@ -226,7 +231,7 @@ def test_chroma_server_back_within_the_backoff_lets_the_same_ingest_finish(kill_
             server.kill()
             threading.Thread(target=server.start, daemon=True).start()
 
-        _kill_after_upserts(p.store(create=True), 15, crash_and_restart)
+        _crash_during_second_batch(p.store(create=True), crash_and_restart)
         report = p.ingest([path])
         assert report.added == n_docs and not report.errors
         _assert_complete(p, n_docs, reference_ids)
@@ -236,11 +241,13 @@ def test_chroma_server_back_within_the_backoff_lets_the_same_ingest_finish(kill_
 
 # --- unreachable, slow and failing servers --------------------------------------------------------------------
 class _Handler(http.server.BaseHTTPRequestHandler):
-    status = 500
+    """Alive (the heartbeat answers) but every real request fails with HTTP 500, in Chroma's error format."""
 
     def _reply(self):
-        body = json.dumps({"error": "InternalError", "message": "disk on fire"}).encode()
-        self.send_response(self.status)
+        alive = self.path.endswith("/heartbeat")
+        body = json.dumps({"nanosecond heartbeat": 1} if alive else
+                          {"error": "InternalError", "message": "disk on fire"}).encode()
+        self.send_response(200 if alive else 500)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -254,7 +261,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def failing_server():
-    """An HTTP server on localhost that answers every request with HTTP 500."""
+    """An HTTP server on localhost that answers every request but the heartbeat with HTTP 500."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -292,7 +299,7 @@ def test_silent_chroma_server_times_out_after_retries(silent_server, tmp_path):
 
 def test_chroma_server_answering_errors_is_reported(failing_server, tmp_path):
     p = Pipeline(_store_settings(tmp_path, failing_server), embedder=FakeEmbedder())
-    with pytest.raises(ServerError, match=r"answered with an error 2 times"):
+    with pytest.raises(ServerError, match=r"answered with an error, 2 tries \(InternalError: disk on fire\)"):
         p.stats()
 
 

@@ -48,12 +48,14 @@ def reply(messages: list[dict]) -> str:
     """The scripted model: a rewrite for follow-ups, a supported answer for the questions the tests ask."""
     system, user = messages[0]["content"], messages[-1]["content"]
     if system.startswith("Rewrite"):
-        return "How many residents did officials evacuate from Lowdale after the Mount Ember volcano erupted?"
+        return "How many were evacuated after the Mount Ember volcano erupted on Tuesday?"
     question = user.rsplit("Question:", 1)[-1]
     if "explode" in question:
         raise RuntimeError("llama context exploded")  # an unexpected failure deep in the stack
     if "residents" in question or "evacuated" in question:
         return "Officials evacuated 1,200 residents from Lowdale [1]."
+    if "erupt" in question:
+        return "The Mount Ember volcano erupted on Tuesday [1]."
     if "visitors" in question:
         return "The Lowdale harbour festival drew 12,000 visitors [1]."
     if "honey" in question:
@@ -165,7 +167,7 @@ def test_each_session_keeps_its_own_history_and_clear_is_per_session(served):
     _, sources, _ = ask(first, "And how many were evacuated?")
     rewrites = [p for p in generator.prompts if p[0]["content"].startswith("Rewrite")]
     assert len(rewrites) == before + 1 and "Mount Ember" in rewrites[-1][1]["content"]
-    assert "Searched for: How many residents did officials evacuate" in sources
+    assert "Searched for: How many were evacuated after the Mount Ember volcano erupted on Tuesday?" in sources
 
 
 def test_requests_queue_on_the_one_model(served):
