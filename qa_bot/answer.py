@@ -57,8 +57,18 @@ def validate_question(question: str, max_chars: int) -> str:
     return question
 
 
+_DRAFT_PREAMBLE_RE = re.compile(r"^\s*(the (short |final )?answer( to the question)? is\s*:?|answer\s*:)\s*", re.IGNORECASE)
+
+
 def strip_citations(text: str) -> str:
     return _CITATION_RE.sub("", text).strip()
+
+
+def clean_draft(text: str) -> str:
+    """The model's draft without its own [n] markers or an "The answer is:" lead-in."""
+    text = strip_citations(text)
+    text = _DRAFT_PREAMBLE_RE.sub("", text).strip()
+    return text[:1].upper() + text[1:]
 
 
 @dataclass
@@ -218,7 +228,7 @@ class Answerer:
                  allow_extractive: bool) -> bool:
         """Fill ``answer`` from the verified draft, else from the evidence itself when it is strong enough.
         Returns False when neither may be shown."""
-        clean = strip_citations(draft)
+        clean = clean_draft(draft)
         verdicts = []
         if clean and not _MODEL_DECLINE_RE.search(clean):
             verdicts = [verify_sentence(s, question, evidence, self.config.support_threshold)
