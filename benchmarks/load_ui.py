@@ -88,7 +88,13 @@ def run(users: int, seconds: float, index_dir: Path, questions: list[str]) -> di
             stop_sampling.wait(1.0)
 
     def user(n: int) -> None:
-        client = Client(url, verbose=False)
+        try:  # a browser waits for the page; the client's default 5 s for the API description is too short here
+            client = Client(url, verbose=False, httpx_kwargs={"timeout": 300})
+        except Exception as err:  # noqa: BLE001 — a user who cannot even connect is an error too
+            with lock:
+                results.append({"user": n, "error": f"connect: {type(err).__name__}: {err}", "complete": False,
+                                "latency_s": 0.0})
+            return
         i = n
         while time.monotonic() < deadline:
             question = questions[i % len(questions)]

@@ -94,7 +94,7 @@ class SentenceTransformerEmbedder:
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
-            return np.zeros((0, self.model.get_sentence_embedding_dimension()), dtype=np.float32)
+            return np.zeros((0, self.model.get_embedding_dimension()), dtype=np.float32)
         vectors = self.model.encode(
             list(texts),
             batch_size=self.batch_size,

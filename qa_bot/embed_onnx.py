@@ -195,6 +195,9 @@ class OnnxEmbedder:
                 options.intra_op_num_threads = self.threads
                 options.inter_op_num_threads = 1
                 options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+                # No busy-waiting between operators: the cores are shared with llama.cpp and the UI, and with spinning
+                # a short query took 2-10x longer whenever another process wanted the CPU.
+                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 try:
                     self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
                 except Exception as err:  # onnxruntime raises its own Fail/InvalidGraph types

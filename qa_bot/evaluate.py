@@ -547,9 +547,10 @@ def _text_table(headings: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join([line(headings), "  ".join("-" * w for w in widths), *(line(r) for r in rows)])
 
 
-def _md_table(headings: Sequence[str], rows: Sequence[Sequence[str]], align_first_left: bool = True) -> str:
+def _md_table(headings: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -> str:
+    """A Markdown table; the first ``left`` columns (labels, text) align left, the rest (numbers) right."""
     esc = lambda s: str(s).replace("|", "\\|").replace("\n", " ")  # noqa: E731
-    sep = ["---" if i == 0 and align_first_left else "---:" for i in range(len(headings))]
+    sep = ["---" if i < left else "---:" for i in range(len(headings))]
     return "\n".join("| " + " | ".join(esc(c) for c in r) + " |" for r in [headings, sep, *rows])
 
 
@@ -733,7 +734,7 @@ def _write_qa_outputs(out: Path, rows: list[dict], metrics: dict) -> None:
                "Answerable questions answered wrongly or declined, and unanswerable questions that were answered.", "",
                _md_table(["id", "type", "question", "gold", "answer", "gold doc retrieved"],
                          [[r["id"], r["type"], _short(r["question"], 90), _short(" / ".join(r["gold_answers"]) or "(none)", 50),
-                           _short(r["answer"], 140), _fmt(r["retrieval_hit"])] for r in misses]), ""]
+                           _short(r["answer"], 140), _fmt(r["retrieval_hit"])] for r in misses], left=5), ""]
     md += ["Per-question details: `results.jsonl`; all metrics: `metrics.json`.", ""]
     (out / "report.md").write_text("\n".join(md), encoding="utf-8")
 
@@ -881,7 +882,7 @@ def _write_summary_outputs(out: Path, rows: list[dict], metrics: dict) -> None:
         "## Examples", "",
         _md_table(["doc_id", "summary", "reference", "ROUGE-L", "faithful"],
                   [[r["doc_id"], _short(r["summary"], 160), _short(r["reference"], 160), _fmt(r["rougeL"]),
-                    _fmt(r["faithful"])] for r in rows[:15]]), "",
+                    _fmt(r["faithful"])] for r in rows[:15]], left=3), "",
         "Per-article details: `results.jsonl`; all metrics: `metrics.json`.", "",
     ]
     (out / "report.md").write_text("\n".join(md), encoding="utf-8")

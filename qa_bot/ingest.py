@@ -73,6 +73,10 @@ def ingest_documents(
             chunked = [(doc, chunk_document(doc, embedder.count_tokens, limit, overlap_tokens)) for doc in todo]
             report.timings["chunk_s"] += time.perf_counter() - t0
             texts = [c.text for _, chunks in chunked for c in chunks]
+            if not texts:  # every document unchanged: the embedding model need not even load
+                if progress:
+                    progress(len(docs))
+                return
             t0 = time.perf_counter()
             vectors = embedder.embed_documents(texts)
             report.timings["embed_s"] += time.perf_counter() - t0

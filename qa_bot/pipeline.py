@@ -30,6 +30,10 @@ class Pipeline:
         self.settings = settings or Settings()
         self._embedder = embedder
         self._generator = generator
+        # Summary caches are keyed by the model as configured (known before it loads), so a fresh process finds
+        # the summaries an earlier one stored; an injected generator is named by itself.
+        self._configured_model = generator.name if generator is not None else (
+            f"{self.settings.llm_model}@{self.settings.llm_url}" if self.settings.llm_url else self.settings.model)
         self._client = client
         self._generator_lock = threading.Lock()
         self._store: ChromaStore | None = None
@@ -158,24 +162,25 @@ class Pipeline:
                 text = text[: chunk.start] + chunk.text if chunk.start <= len(text) else text + "\n" + chunk.text
         return record, text
 
-    def _summary_stamp(self, record: DocumentRecord) -> str:
-        return f"{record.content_hash[:16]}|{self.model_name}"
+    def _summary_stamp(self, record: DocumentRecord, length: str) -> str:
+        prompt = self.summarizer.long_prompt if length == "paragraph" else self.summarizer.prompt
+        return f"{record.content_hash[:16]}|{self._configured_model}|{prompt.sha}"
 
     def cached_summary(self, record: DocumentRecord, length: str = "short") -> str | None:
         """The stored summary of this length if it was made from this content by this model, else None."""
         extra = record.extra or {}
         key = f"summary_{length}"
-        return extra.get(key) if extra.get(f"{key}_key") == self._summary_stamp(record) and extra.get(key) else None
+        return extra.get(key) if extra.get(f"{key}_key") == self._summary_stamp(record, length) and extra.get(key) else None
 
     def summarize_document(self, doc_id: str, length: str = "short", use_cache: bool = True) -> Summary:
-        record, text = self.document_text(doc_id)
+        record = self.store().document(doc_id)
         key = f"summary_{length}"
-        cached = self.cached_summary(record, length) if use_cache else None
-        if cached:
+        cached = self.cached_summary(record, length) if use_cache and record is not None else None
+        if cached:  # before the article is stitched back from its chunks: a cached run reads one record
             return Summary(cached, (record.extra or {}).get(f"{key}_path", "cached"), [])
+        record, text = self.document_text(doc_id)
         summary = self.summarize_text(text, record.title, length)
-        # Stamped after generating: model_name names the loaded model only once it is loaded.
-        self.store().set_document_extra(doc_id, {key: summary.text, f"{key}_key": self._summary_stamp(record),
+        self.store().set_document_extra(doc_id, {key: summary.text, f"{key}_key": self._summary_stamp(record, length),
                                                  f"{key}_path": summary.path})
         return summary
 

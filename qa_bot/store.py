@@ -172,10 +172,10 @@ def _server_error(err: Exception, where: str, tries: str) -> ServerError | None:
 
     rerun = "then rerun the command (an ingest skips the documents it already finished)"
     if isinstance(err, httpx.TimeoutException):
-        return ServerError(f"{where} did not answer within the timeout, {tries} tries; check its load, raise "
+        return ServerError(f"{where} did not answer within the timeout, {tries}; check its load, raise "
                            f"QA_BOT_SERVER_TIMEOUT_S if it is just slow, {rerun}")
     if isinstance(err, httpx.TransportError):
-        return ServerError(f"cannot reach {where} ({type(err).__name__}, {tries} tries); start it "
+        return ServerError(f"cannot reach {where} ({type(err).__name__}, {tries}); start it "
                            f"(chroma run --path DIR --port PORT) or unset QA_BOT_CHROMA_URL, {rerun}")
     if isinstance(err, (ChromaAuthError, AuthorizationError)) or (
         isinstance(err, httpx.HTTPStatusError) and err.response.status_code in (401, 403)

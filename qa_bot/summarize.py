@@ -1,5 +1,10 @@
 """One-line (or paragraph) summaries: pick the article's central sentences, let the model compress them under a
-strict prompt, verify the result against the article, and fall back to the best sentence trimmed to one line."""
+strict prompt, verify the result against the article, and fall back to the best sentence trimmed to one line.
+
+Every path is bounded: only the first ``pool`` sentences compete for a one-liner, each sentence shown to the model is
+cut to ``MAX_SOURCE_WORDS`` words, and the prompt is checked against the model's context window, so a long (or
+unpunctuated) article never overflows it. Text in other languages goes through the same steps; the checks are
+script-agnostic (words, capitalised names, digits), so the worst case is the trimmed extractive sentence."""
 from __future__ import annotations
 
 import re
@@ -11,31 +16,42 @@ import numpy as np
 from .chunk import split_sentences
 from .generate import Generator
 from .prompts import Prompt
-from .text import content_stems, fold, names, numbers, words
+from .text import content_stems, fold, names, numbers
 
-MAX_WORDS = 30
+MAX_WORDS = 30  # a one-line summary: one sentence of at most this many words
+MAX_CHARS = 240  # the same bound for scripts written without spaces
+EXTRACTIVE_WORDS = MAX_WORDS  # a fallback cut short mid-phrase reads worse than a long one
+MAX_SOURCE_WORDS = 60  # longest sentence handed to the model
+ONE_LINE_SOURCES = 3
+PARAGRAPH_SECTIONS = 6  # map step of the paragraph mode: one central sentence per section of the article
+PARAGRAPH_TOKENS = 220
+
 _PREAMBLE_RE = re.compile(
-    r"^(summary|one-sentence summary|here is (a|the) (one-sentence )?summary|in summary|this (article|text|story|piece)"
-    r"|the (article|text|story|piece))\b[^:]*?:?\s*",
+    r"^(summary|one-sentence summary|here is (a|the) (one-sentence )?summary|in summary|in short|this (article|text|story|piece|report)"
+    r"|the (article|text|story|piece|report))\b[^:]*?:?\s*",
     re.IGNORECASE,
 )
+_LEADING_CONNECTIVE_RE = re.compile(r"^(however|but|and|so|meanwhile|also|yet|still|instead|now),?\s+", re.IGNORECASE)
+_CJK_SENTENCE_END_RE = re.compile(r"[。！？]")
+_MARKDOWN_RE = re.compile(r"[*_`]+|^\s*(?:[#>•-]+\s*)+")
 
 
 @dataclass
 class Summary:
     text: str
-    path: str  # "generated" or "extractive"
+    path: str  # "generated" (the model's line, verified), "extractive" (an article sentence, trimmed) or "cached"
     sentences: list[str]  # the article sentences given to the model
 
 
 def article_sentences(text: str) -> list[str]:
-    return [text[s.start : s.end].replace("\n", " ") for s in split_sentences(text)]
+    return [" ".join(text[s.start : s.end].split()) for s in split_sentences(text)]
 
 
 def central_sentences(sentences: Sequence[str], title: str, embed: Callable[[Sequence[str]], np.ndarray],
                       n: int = 3, pool: int = 25) -> list[int]:
-    """Indices of the ``n`` sentences closest to the article's centre (and title), with a bonus for coming early."""
-    candidates = [i for i, s in enumerate(sentences[:pool]) if 5 <= len(s.split()) <= 60]
+    """Indices (in article order) of the ``n`` sentences of the first ``pool`` closest to the centre of those
+    sentences (and to the title), with a small bonus for coming early: news puts its point first."""
+    candidates = [i for i, s in enumerate(sentences[:pool]) if 5 <= len(s.split()) <= MAX_SOURCE_WORDS]
     if not candidates:
         candidates = list(range(min(len(sentences), pool)))
     if len(candidates) <= n:
@@ -46,46 +62,70 @@ def central_sentences(sentences: Sequence[str], title: str, embed: Callable[[Seq
     scores = vectors @ centroid
     if title:
         scores = scores + 0.3 * (vectors @ embed([title])[0])
-    scores = scores - 0.02 * np.arange(len(candidates))  # news puts the point first
+    scores = scores - 0.01 * np.arange(len(candidates))
     best = sorted(np.argsort(-scores)[:n].tolist())
     return [candidates[i] for i in best]
 
 
 def clean_line(text: str) -> str:
-    text = text.strip().split("\n")[0]
-    text = re.sub(r"[*_#`>]+", "", text)
+    """The model's reply reduced to its first sentence, without markdown, quotes or a "This article…" preamble."""
+    text = _MARKDOWN_RE.sub("", text.strip().split("\n")[0])
     text = _PREAMBLE_RE.sub("", text).strip().strip('"“”').strip()
-    first = re.split(r"(?<=[.!?])\s+(?=[A-Z])", text)[0] if text else ""
-    return first.strip()
+    if text[:1].islower():
+        text = text[0].upper() + text[1:]
+    return first_sentence(text)
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence by the same abbreviation-aware splitter that cuts articles ("U.S. officials" is one)."""
+    spans = split_sentences(text)
+    if not spans:
+        return ""
+    first = text[spans[0].start : spans[0].end]
+    cjk_end = _CJK_SENTENCE_END_RE.search(first)
+    return first[: cjk_end.end()] if cjk_end and cjk_end.end() < len(first) else first
 
 
 def one_line(sentence: str, max_words: int = MAX_WORDS) -> str:
-    """A single sentence of at most ``max_words`` words, cut at a clause boundary where one is close."""
+    """A single sentence of at most ``max_words`` words (and ``MAX_CHARS`` characters), cut at a clause boundary
+    where one is close, without a leading "However,"/"But"."""
+    sentence = " ".join(_MARKDOWN_RE.sub("", sentence).split())
+    stripped = _LEADING_CONNECTIVE_RE.sub("", sentence)
+    if stripped != sentence and stripped:
+        sentence = stripped[0].upper() + stripped[1:]
     tokens = sentence.split()
-    if len(tokens) <= max_words:
-        out = sentence.strip()
-    else:
-        cut = " ".join(tokens[:max_words])
-        clause = max(cut.rfind(", "), cut.rfind("; "), cut.rfind(" — "))
-        out = cut[:clause] if clause > len(cut) * 0.5 else cut
-    out = out.rstrip(" ,;:—-")
-    return out if out.endswith((".", "!", "?")) else out + "."
+    cut = " ".join(tokens[:max_words])
+    if len(cut) > MAX_CHARS:
+        cut = cut[:MAX_CHARS]
+        cut = cut[: cut.rfind(" ")] if " " in cut else cut
+    if cut != sentence:
+        clause = max(cut.rfind(", "), cut.rfind("; "), cut.rfind(" — "), cut.rfind(" - "))
+        cut = cut[:clause] if clause > len(cut) * 0.5 else cut
+    # An inner sentence end (a quote closing a sentence mid-line) would make two sentences of one line.
+    cut = first_sentence(cut) or cut
+    cut = cut.strip().rstrip(" ,;:—-–")
+    return cut if cut.endswith((".", "!", "?", "。", "！", "？")) else cut + "."
 
 
 def is_faithful(summary: str, article: str) -> bool:
-    """Every number and capitalised name of the summary occurs in the article."""
-    folded = fold(article)
+    """Every number and every capitalised name (a stand-in for named entities) of the summary occurs in the
+    article: a fluent line that invents a date, a score or a person fails."""
     if numbers(summary) - numbers(article):
         return False
-    return all(n in folded for n in names(summary))
+    folded = fold(article)
+    return all(name in folded for name in names(summary))
 
 
 def is_one_line(summary: str) -> bool:
+    """One line, one sentence, at most ``MAX_WORDS`` words, no "This article…" preamble, no markdown."""
+    text = summary.strip()
     return (
-        "\n" not in summary.strip()
-        and len(summary.split()) <= MAX_WORDS
-        and len(re.findall(r"[.!?](?:\s|$)", summary.strip())) <= 1
-        and not _PREAMBLE_RE.match(summary)
+        bool(text)
+        and "\n" not in text
+        and len(text.split()) <= MAX_WORDS
+        and first_sentence(text) == text
+        and not _PREAMBLE_RE.match(text)
+        and not _MARKDOWN_RE.search(text)
     )
 
 
@@ -103,29 +143,79 @@ class Summarizer:
             return Summary("", "extractive", [])
         if length == "paragraph":
             return self._paragraph(sentences, title)
-        picked = [sentences[i] for i in central_sentences(sentences, title, self.embed, n=3)]
+        picked = [_bounded(sentences[i]) for i in central_sentences(sentences, title, self.embed, n=ONE_LINE_SOURCES)]
+        fallback = Summary(one_line(_best_extractive(picked, title), EXTRACTIVE_WORDS), "extractive", picked)
         generator = self._generator_factory()
-        listing = "\n".join(f"- {s}" for s in picked)
-        draft = generator.generate(self.prompt.render(title=title or "(none)", sentences=listing), max_tokens=60,
-                                   stop=["\n"])
-        line = clean_line(draft)
-        if line and len(line.split()) >= 6 and is_faithful(line, text) and _grounded(line, picked):
+        messages = self._fit(generator, self.prompt, title, picked, reply_tokens=60)
+        if messages is None:
+            return fallback
+        line = clean_line(generator.generate(messages, max_tokens=60, stop=["\n"]))
+        if len(line.split()) >= 6 and is_faithful(line, text) and _grounded(line, picked):
             return Summary(one_line(line), "generated", picked)
-        return Summary(one_line(picked[0]), "extractive", picked)
+        return fallback
 
     def _paragraph(self, sentences: list[str], title: str) -> Summary:
-        picked = [sentences[i] for i in central_sentences(sentences, title, self.embed, n=6, pool=60)]
-        listing = "\n".join(f"- {s}" for s in picked)
-        draft = self._generator_factory().generate(
-            self.long_prompt.render(title=title or "(none)", sentences=listing), max_tokens=200)
-        kept = [s for s in re.split(r"(?<=[.!?])\s+", draft.strip()) if s and is_faithful(s, " ".join(sentences))
-                and _grounded(s, picked)]
-        if len(kept) >= 2:
+        """Map: the most central sentence of each of up to ``PARAGRAPH_SECTIONS`` stretches of the article (so a long
+        article is covered end to end without reading it whole); reduce: the model fuses them into 3-5 sentences,
+        each kept only if it is faithful to the article and grounded in the picked sentences."""
+        picked = [_bounded(s) for s in self._section_picks(sentences, title)]
+        article = " ".join(sentences)
+        generator = self._generator_factory()
+        messages = self._fit(generator, self.long_prompt, title, picked, reply_tokens=PARAGRAPH_TOKENS)
+        kept: list[str] = []
+        if messages is not None:
+            draft = generator.generate(messages, max_tokens=PARAGRAPH_TOKENS)
+            for part in re.split(r"(?<=[.!?])\s+", " ".join(draft.split())):
+                part = _PREAMBLE_RE.sub("", re.sub(r"[*_#`>]+", "", part)).strip()
+                if (len(part.split()) >= 5 and part.endswith((".", "!", "?")) and is_faithful(part, article)
+                        and _grounded(part, picked) and part not in kept):
+                    kept.append(part)
+        if len(kept) >= 3:
             return Summary(" ".join(kept[:5]), "generated", picked)
-        return Summary(" ".join(picked[:4]), "extractive", picked)
+        return Summary(" ".join(picked[:5]), "extractive", picked)
+
+    def _section_picks(self, sentences: list[str], title: str) -> list[str]:
+        if len(sentences) <= PARAGRAPH_SECTIONS:
+            return sentences
+        bounds = np.linspace(0, len(sentences), PARAGRAPH_SECTIONS + 1).astype(int)
+        picks = []
+        for start, end in zip(bounds[:-1], bounds[1:]):
+            section = sentences[start:end]
+            picks.append(section[central_sentences(section, title, self.embed, n=1, pool=40)[0]])
+        return picks
+
+    def _fit(self, generator: Generator, prompt: Prompt, title: str, picked: list[str],
+             reply_tokens: int) -> list | None:
+        """The rendered prompt, dropping the last picked sentences until it fits the context with room for the
+        reply; None when even one sentence does not fit."""
+        shown = list(picked)
+        while shown:
+            listing = "\n".join(f"- {s}" for s in shown)
+            messages = prompt.render(title=title or "(none)", sentences=listing)
+            used = sum(generator.count_tokens(m["content"]) + 8 for m in messages)
+            if used + reply_tokens + 16 <= generator.n_ctx:
+                return messages
+            shown.pop()
+        return None
+
+
+def _bounded(sentence: str) -> str:
+    tokens = sentence.split()
+    if len(tokens) <= MAX_SOURCE_WORDS and len(sentence) <= 6 * MAX_CHARS:
+        return sentence
+    return one_line(sentence, MAX_SOURCE_WORDS) if len(tokens) > 1 else sentence[: 6 * MAX_CHARS]
+
+
+def _best_extractive(picked: Sequence[str], title: str) -> str:
+    """The first picked sentence that is a statement of some substance (not a question or a quote fragment)."""
+    for sentence in picked:
+        if len(sentence.split()) >= 8 and not sentence.rstrip().endswith("?") and not sentence.startswith(("\"", "“")):
+            return sentence
+    return picked[0]
 
 
 def _grounded(line: str, sources: Sequence[str], threshold: float = 0.7) -> bool:
+    """Most content words of ``line`` come from the sentences the model was shown."""
     claim = content_stems(line)
     if not claim:
         return False
@@ -133,8 +223,11 @@ def _grounded(line: str, sources: Sequence[str], threshold: float = 0.7) -> bool
 
 
 def lead_sentence(text: str) -> str:
+    """The lead-1 baseline: the article's first sentence."""
     sentences = article_sentences(text)
     return sentences[0] if sentences else ""
 
 
-__all__ = ["Summarizer", "Summary", "is_faithful", "is_one_line", "lead_sentence", "words"]
+__all__ = ["Summarizer", "Summary", "article_sentences", "central_sentences", "clean_line", "first_sentence",
+           "is_faithful",
+           "is_one_line", "lead_sentence", "one_line"]

@@ -1,0 +1,160 @@
+"""The summariser on fakes: the one-line and faithfulness checks, the verified-or-fallback choice, bounded prompts for
+long articles, the paragraph mode, other scripts, and the cached `summarize --all`."""
+import json
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from qa_bot import cli
+from qa_bot.prompts import load_prompt
+from qa_bot.summarize import Summarizer, clean_line, is_faithful, is_one_line, lead_sentence, one_line
+
+from .conftest import FakeEmbedder, ScriptedGenerator
+from .test_pipeline import write_corpus
+
+ARTICLE = ("The Mount Ember volcano erupted on Tuesday, sending ash 5 kilometres high. Officials evacuated 1,200 "
+           "residents from the village of Lowdale. Scientists said lava flows were slowing. The road to the village "
+           "was closed by the police. Schools in Lowdale will stay shut until Friday.")
+
+
+def summarizer(generator: ScriptedGenerator) -> Summarizer:
+    return Summarizer(lambda: generator, FakeEmbedder().embed_documents, load_prompt("summarize"),
+                      load_prompt("summarize_long"))
+
+
+@pytest.mark.parametrize("line", [
+    "The Mount Ember volcano erupted on Tuesday, forcing 1,200 people from Lowdale.",
+    "U.S. officials said Mr. Smith would stay.",
+])
+def test_one_line_accepts_a_single_plain_sentence(line):
+    assert is_one_line(line)
+
+
+@pytest.mark.parametrize("line", [
+    "The volcano erupted. Residents left.",
+    "The volcano erupted\nand residents left.",
+    " ".join(["word"] * 31) + ".",
+    "This article is about a volcano.",
+    "The text describes an eruption.",
+    "**Volcano** erupts near Lowdale.",
+    "- Volcano erupts near Lowdale.",
+    "",
+])
+def test_one_line_rejects(line):
+    assert not is_one_line(line)
+
+
+def test_faithful_needs_every_name_and_number_in_the_article():
+    assert is_faithful("Officials evacuated 1,200 residents of Lowdale after the Mount Ember eruption.", ARTICLE)
+    assert not is_faithful("Officials evacuated 1,500 residents of Lowdale.", ARTICLE)  # invented number
+    assert not is_faithful("Officials evacuated residents in 2019.", ARTICLE)  # invented date
+    assert not is_faithful("The eruption relegated Lowdale United.", ARTICLE)  # invented name
+
+
+def test_one_line_trims_long_sentences_and_unspaced_scripts():
+    long = "The council said " + ", ".join(f"item {i} was approved" for i in range(40)) + "."
+    assert is_one_line(one_line(long))
+    assert one_line("However, the volcano erupted again").startswith("The volcano erupted again")
+    japanese = "東京都は新しい計画を発表した。" * 40
+    assert is_one_line(one_line(japanese)) and len(one_line(japanese)) <= 241
+
+
+def test_clean_line_strips_preamble_markdown_and_extra_sentences():
+    assert clean_line("Summary: **The volcano erupted.** Then more.\nSecond line") == "The volcano erupted."
+    assert clean_line('"Officials evacuated Lowdale."') == "Officials evacuated Lowdale."
+
+
+def test_verified_model_line_is_used():
+    llm = ScriptedGenerator(["The Mount Ember volcano erupted on Tuesday and officials evacuated 1,200 residents."])
+    summary = summarizer(llm).summarize(ARTICLE)
+    assert summary.path == "generated" and summary.text.startswith("The Mount Ember volcano erupted")
+    assert len(llm.prompts) == 1 and "Officials evacuated 1,200" in llm.prompts[0][-1]["content"]
+
+
+@pytest.mark.parametrize("reply", [
+    "The Mount Ember volcano erupted in 1998, killing 40 people.",  # invented numbers
+    "Lowdale Rovers were relegated after the eruption at Mount Ember.",  # invented name
+    "Here you go",  # not a summary
+    "Stock markets rallied strongly on hopes of lower interest rates worldwide.",  # not grounded in the article
+])
+def test_unfaithful_or_empty_model_line_falls_back_to_an_article_sentence(reply):
+    summary = summarizer(ScriptedGenerator([reply])).summarize(ARTICLE)
+    assert summary.path == "extractive"
+    assert is_one_line(summary.text) and is_faithful(summary.text, ARTICLE)
+    assert summary.text.rstrip(".") in ARTICLE
+
+
+def test_long_unpunctuated_article_never_overflows_the_context():
+    llm = ScriptedGenerator(["Officials evacuated residents from Lowdale."])
+    llm.n_ctx = 300
+    huge = "Officials evacuated residents from Lowdale " + " ".join(f"word{i}" for i in range(20000))
+    summary = summarizer(llm).summarize(huge + ". " + ARTICLE * 30)
+    assert is_one_line(summary.text)
+    for messages in llm.prompts:
+        assert sum(llm.count_tokens(m["content"]) for m in messages) + 60 <= llm.n_ctx
+
+
+def test_paragraph_covers_a_long_article_end_to_end_and_fits_the_context():
+    article = " ".join(f"The harbour of Port Vale{i} reopened after {i + 2} weeks of repairs. Workers at Port Vale{i} "
+                       "cleared the debris and divers checked the piers." for i in range(60))
+    llm = ScriptedGenerator(lambda m: "Workers at Port Vale0 cleared the debris. Divers checked the piers at Port "
+                                      "Vale10. Workers at Port Vale50 cleared the debris too.")
+    llm.n_ctx = 400
+    summary = summarizer(llm).summarize(article, length="paragraph")
+    assert summary.path == "generated" and summary.text.count(".") == 3
+    shown = [int(n) for n in re.findall(r"Vale(\d+)", llm.prompts[0][-1]["content"])]
+    assert min(shown) < 10 and max(shown) >= 50  # the map step reached both ends of the article
+    assert sum(llm.count_tokens(m["content"]) for m in llm.prompts[0]) + 220 <= llm.n_ctx
+
+
+def test_paragraph_drops_invented_sentences_and_falls_back_when_too_few_remain():
+    llm = ScriptedGenerator(["The Mount Ember volcano erupted in 1987. Lowdale Rovers lost 3-0. Markets rose."])
+    summary = summarizer(llm).summarize(ARTICLE, length="paragraph")
+    assert summary.path == "extractive" and "1987" not in summary.text and "Officials evacuated" in summary.text
+
+
+@pytest.mark.parametrize("text", [
+    "Der Vulkan Mount Ember ist am Dienstag ausgebrochen. Die Behörden haben 1.200 Bewohner aus Lowdale evakuiert.",
+    "火山が火曜日に噴火し、1200人の住民が避難した。当局は道路を閉鎖した。学校は金曜日まで休校となる。",
+    "¿Qué pasó? ¡El volcán entró en erupción!",
+])
+def test_other_languages_get_a_best_effort_line(text):
+    summary = summarizer(ScriptedGenerator(["Sure! Here is the summary:"])).summarize(text)
+    assert summary.text and "\n" not in summary.text and len(summary.text.split()) <= 30
+
+
+def test_lead_sentence_is_the_first_sentence():
+    assert lead_sentence(ARTICLE) == "The Mount Ember volcano erupted on Tuesday, sending ash 5 kilometres high."
+
+
+def test_summarize_all_caches_by_content_and_model_and_second_run_is_instant(monkeypatch, tmp_path, settings,
+                                                                            fake_embedder, ephemeral_client):
+    from qa_bot.pipeline import Pipeline
+
+    llm = ScriptedGenerator(lambda m: "The Mount Ember volcano erupted on Tuesday near Lowdale."
+                            if "Ember" in m[-1]["content"] else "The city council approved a budget on Monday.")
+    made: list[Pipeline] = []
+
+    def factory(ctx, **overrides):  # a fresh Pipeline per command, as in separate processes
+        s = ctx.obj.model_copy(update={"index_dir": settings.index_dir, "collection": settings.collection, **overrides})
+        made.append(Pipeline(s, embedder=fake_embedder, generator=llm, client=ephemeral_client))
+        return made[-1]
+
+    monkeypatch.setattr(cli, "pipeline", factory)
+    runner = CliRunner()
+    assert runner.invoke(cli.app, ["ingest", str(write_corpus(tmp_path))]).exit_code == 0
+    first = runner.invoke(cli.app, ["summarize", "--all", "--json"])
+    assert first.exit_code == 0, first.output
+    rows = [json.loads(line) for line in first.output.splitlines()]
+    assert {r["doc_id"] for r in rows} == {"volcano", "budget"} and len(llm.prompts) == 2
+    assert all(is_one_line(r["summary"]) for r in rows)
+
+    second = runner.invoke(cli.app, ["summarize", "--all", "--json"])
+    assert second.exit_code == 0 and len(llm.prompts) == 2  # no model call: read from the store's metadata
+    assert [json.loads(line)["summary"] for line in second.output.splitlines()] == [r["summary"] for r in rows]
+
+    with (tmp_path / "articles" / "budget.md").open("a") as handle:  # changed content: summarised again
+        handle.write(" The vote was close.")
+    assert runner.invoke(cli.app, ["ingest", str(tmp_path / "articles")]).exit_code == 0
+    assert runner.invoke(cli.app, ["summarize", "--all"]).exit_code == 0 and len(llm.prompts) == 3
