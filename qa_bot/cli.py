@@ -140,6 +140,7 @@ def summarize(
     all_docs: Annotated[bool, typer.Option("--all", help="Summarise every indexed article (cached).")] = False,
     length: Annotated[str, typer.Option(help="short (one line) or paragraph.")] = "short",
     json_out: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
+    collection: Annotated[Optional[str], typer.Option(help="Collection to read (default: the global --collection).")] = None,
 ) -> None:
     """One-line summaries of articles: `doc_id<TAB>summary` per line."""
     from .load import LoadIssue, load_paths
@@ -148,7 +149,7 @@ def summarize(
         fail("--length must be short or paragraph")
     if not targets and not all_docs:
         fail("name document ids or files to summarise, or pass --all")
-    p = pipeline(ctx)
+    p = pipeline(ctx, **({"collection": collection} if collection else {}))
 
     def emit(doc_id: str, text: str, path: str) -> None:
         if json_out:

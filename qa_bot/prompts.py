@@ -28,6 +28,7 @@ class Prompt:
     system: str
     user: str
     sha: str  # first 12 hex of the file's sha256, recorded in eval reports
+    examples: tuple[tuple[str, str], ...] = ()  # literal (user, assistant) turns shown before the real request
 
     @property
     def label(self) -> str:
@@ -38,8 +39,12 @@ class Prompt:
         if set(values) != expected:
             raise QABotError(f"prompt {self.name!r} takes {sorted(expected)}, got {sorted(values)}")
         # format_map on a dict of exactly the expected keys: braces inside the values are not re-parsed.
+        shots: list[Message] = []
+        for asked, answered in self.examples:
+            shots += [{"role": "user", "content": asked}, {"role": "assistant", "content": answered}]
         return [
             {"role": "system", "content": self.system.format_map(values)},
+            *shots,
             {"role": "user", "content": self.user.format_map(values)},
         ]
 
@@ -57,9 +62,16 @@ def load_prompt(name: str, prompts_dir: Path | None = None) -> Prompt:
         raise QABotError(f"prompt file {path} is missing; reinstall qa-bot or fix QA_BOT_PROMPTS_DIR") from err
     if "\n---\n" not in raw:
         raise QABotError(f"prompt file {path} must have a system part, a line '---', then the user part")
-    system, user = (part.strip() for part in raw.split("\n---\n", 1))
+    # system --- [example user --- example assistant ---]... user: small models copy a worked example best.
+    parts = [part.strip() for part in raw.split("\n---\n")]
+    if len(parts) % 2:
+        raise QABotError(f"prompt file {path}: after the system part, examples come in pairs (user, then assistant) "
+                         "before the final user part")
+    system, user = parts[0], parts[-1]
+    examples = tuple(zip(parts[1:-1:2], parts[2:-1:2]))
     used = {field for part in (system, user) for _, field, _, _ in string.Formatter().parse(part) if field}
     expected = PROMPT_VARIABLES.get(name)
     if expected is None or used != expected:
         raise QABotError(f"prompt file {path} uses variables {sorted(used)}; it must use exactly {sorted(expected or [])}")
-    return Prompt(name=name, system=system, user=user, sha=hashlib.sha256(raw.encode()).hexdigest()[:12])
+    return Prompt(name=name, system=system, user=user, sha=hashlib.sha256(raw.encode()).hexdigest()[:12],
+                  examples=examples)

@@ -146,7 +146,8 @@ class Summarizer:
         picked = [_bounded(sentences[i]) for i in central_sentences(sentences, title, self.embed, n=ONE_LINE_SOURCES)]
         fallback = Summary(one_line(_best_extractive(picked, title), EXTRACTIVE_WORDS), "extractive", picked)
         generator = self._generator_factory()
-        messages = self._fit(generator, self.prompt, title, picked, reply_tokens=60)
+        messages = self._fit(generator, self.prompt, picked, reply_tokens=60,
+                             render=lambda shown: dict(title=f"{title}\n" if title else "", sentences=" ".join(shown)))
         if messages is None:
             return fallback
         line = clean_line(generator.generate(messages, max_tokens=60, stop=["\n"]))
@@ -161,7 +162,9 @@ class Summarizer:
         picked = [_bounded(s) for s in self._section_picks(sentences, title)]
         article = " ".join(sentences)
         generator = self._generator_factory()
-        messages = self._fit(generator, self.long_prompt, title, picked, reply_tokens=PARAGRAPH_TOKENS)
+        messages = self._fit(generator, self.long_prompt, picked, reply_tokens=PARAGRAPH_TOKENS,
+                             render=lambda shown: dict(title=title or "(none)",
+                                                       sentences="\n".join(f"- {s}" for s in shown)))
         kept: list[str] = []
         if messages is not None:
             draft = generator.generate(messages, max_tokens=PARAGRAPH_TOKENS)
@@ -184,14 +187,13 @@ class Summarizer:
             picks.append(section[central_sentences(section, title, self.embed, n=1, pool=40)[0]])
         return picks
 
-    def _fit(self, generator: Generator, prompt: Prompt, title: str, picked: list[str],
-             reply_tokens: int) -> list | None:
+    def _fit(self, generator: Generator, prompt: Prompt, picked: list[str], reply_tokens: int,
+             render: Callable[[list[str]], dict[str, str]]) -> list | None:
         """The rendered prompt, dropping the last picked sentences until it fits the context with room for the
         reply; None when even one sentence does not fit."""
         shown = list(picked)
         while shown:
-            listing = "\n".join(f"- {s}" for s in shown)
-            messages = prompt.render(title=title or "(none)", sentences=listing)
+            messages = prompt.render(**render(shown))
             used = sum(generator.count_tokens(m["content"]) + 8 for m in messages)
             if used + reply_tokens + 16 <= generator.n_ctx:
                 return messages

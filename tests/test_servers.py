@@ -26,7 +26,7 @@ from qa_bot.settings import Settings
 from .conftest import REPO, SEED, FakeEmbedder, ScriptedGenerator, shared_path
 from .servers import chroma_server, free_port, llama_server, url_of
 
-pytestmark = pytest.mark.timeout(600)  # a guard against hangs; on an idle machine the file takes about 2 minutes
+pytestmark = pytest.mark.timeout(600)  # a guard against hangs: the whole file took 18 min at load average ~20 here
 
 SEED_ID = "000_b060f3c20b339b0c"
 # Articles the dev questions below are about, plus unrelated ones, so retrieval has something to get wrong.

@@ -70,6 +70,8 @@ def test_verified_model_line_is_used():
     summary = summarizer(llm).summarize(ARTICLE)
     assert summary.path == "generated" and summary.text.startswith("The Mount Ember volcano erupted")
     assert len(llm.prompts) == 1 and "Officials evacuated 1,200" in llm.prompts[0][-1]["content"]
+    # the worked examples of prompts/summarize.txt go first, as earlier turns of the conversation
+    assert [m["role"] for m in llm.prompts[0]] == ["system", "user", "assistant", "user", "assistant", "user"]
 
 
 @pytest.mark.parametrize("reply", [
@@ -150,7 +152,7 @@ def test_summarize_all_caches_by_content_and_model_and_second_run_is_instant(mon
     assert {r["doc_id"] for r in rows} == {"volcano", "budget"} and len(llm.prompts) == 2
     assert all(is_one_line(r["summary"]) for r in rows)
 
-    second = runner.invoke(cli.app, ["summarize", "--all", "--json"])
+    second = runner.invoke(cli.app, ["summarize", "--all", "--json", "--collection", settings.collection])
     assert second.exit_code == 0 and len(llm.prompts) == 2  # no model call: read from the store's metadata
     assert [json.loads(line)["summary"] for line in second.output.splitlines()] == [r["summary"] for r in rows]
 
