@@ -144,7 +144,7 @@ class Summarizer:
         if length == "paragraph":
             return self._paragraph(sentences, title)
         picked = [_bounded(sentences[i]) for i in central_sentences(sentences, title, self.embed, n=ONE_LINE_SOURCES)]
-        fallback = Summary(one_line(_best_extractive(picked, title), EXTRACTIVE_WORDS), "extractive", picked)
+        fallback = Summary(one_line(_best_extractive(picked), EXTRACTIVE_WORDS), "extractive", picked)
         generator = self._generator_factory()
         messages = self._fit(generator, self.prompt, picked, reply_tokens=60,
                              render=lambda shown: dict(title=f"{title}\n" if title else "", sentences=" ".join(shown)))
@@ -208,7 +208,7 @@ def _bounded(sentence: str) -> str:
     return one_line(sentence, MAX_SOURCE_WORDS) if len(tokens) > 1 else sentence[: 6 * MAX_CHARS]
 
 
-def _best_extractive(picked: Sequence[str], title: str) -> str:
+def _best_extractive(picked: Sequence[str]) -> str:
     """The first picked sentence that is a statement of some substance (not a question or a quote fragment)."""
     for sentence in picked:
         if len(sentence.split()) >= 8 and not sentence.rstrip().endswith("?") and not sentence.startswith(("\"", "“")):
