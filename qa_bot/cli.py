@@ -86,7 +86,7 @@ def ingest(
         report = p.ingest(paths, progress=lambda n: bar.advance(task, n))
     for issue in report.issues:
         echo_err(f"{'warning' if issue.level == 'warning' else 'skipped'}: {issue}")
-    stats = p.stats()
+    stats = index_stats(p)
     if json_out:
         typer.echo(json.dumps({"added": report.added, "updated": report.updated, "unchanged": report.unchanged,
                                "chunks_written": report.chunks, "errors": [str(i) for i in report.errors],
@@ -195,18 +195,32 @@ def stats(
 ) -> None:
     """Documents, chunks, embedder and size of the index."""
     p = pipeline(ctx)
-    s = p.stats()
+    s = index_stats(p)
     if json_out:
         if docs:
             s["documents"] = [{"doc_id": r.doc_id, "title": r.title, "source": r.source, "published": r.published,
                                "chunks": r.n_chunks} for r in p.documents()]
         typer.echo(json.dumps(s))
         return
-    typer.echo(f"{s['docs']} documents, {s['chunks']} chunks, embedder {s['embedder']}, "
-               f"{s['bytes'] / 2**20:.1f} MB at {s['index_dir']} (collection {s['collection']})")
+    typer.echo(format_stats(s))
     if docs:
         for r in p.documents():
             typer.echo(f"{r.doc_id}\t{r.published or ''}\t{r.source}\t{r.title}")
+
+
+def index_stats(p) -> dict:
+    """Pipeline.stats, with ``bytes`` None (JSON null) for a Chroma server: its disk use is not visible from here."""
+    s = p.stats()
+    if p.settings.chroma_url:
+        s["bytes"] = None
+    return s
+
+
+def format_stats(s: dict) -> str:
+    line = f"{s['docs']} documents, {s['chunks']} chunks, embedder {s['embedder']}, "
+    if s["bytes"] is None:
+        return line + f"at {s['index_dir']} (collection {s['collection']}); size: n/a (Chroma server)"
+    return line + f"{s['bytes'] / 2**20:.1f} MB at {s['index_dir']} (collection {s['collection']})"
 
 
 @app.command()
