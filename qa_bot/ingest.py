@@ -54,7 +54,8 @@ def ingest_documents(
     report = IngestReport()
     with store.write_lock():  # taken before the embedder loads, so a second ingest is told "busy" at once
         limit = min(chunk_tokens, embedder.max_tokens)
-        report.orphans_removed = store.sweep_orphans()
+        # Only when the last ingest was interrupted (the store's writes-pending flag): reading every chunk costs.
+        report.orphans_removed = store.begin_writes()
         pending: dict[str, Document] = {}
 
         def flush() -> None:
@@ -119,6 +120,7 @@ def ingest_documents(
                     flush()
             t0 = time.perf_counter()
         flush()
+        store.finish_writes()  # not reached when anything above failed: the next ingest then sweeps
     return report
 
 

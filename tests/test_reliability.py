@@ -241,6 +241,77 @@ def test_a_crash_at_every_store_call_is_repaired_by_the_next_ingest(make_pipelin
         assert index_state(p) == expected, f"crash at store call {crash_at} of {total_calls}"
 
 
+class CrashBeforeRegistryWrite:
+    """The registry collection, except that writing records crashes: chunks are in, their records are not."""
+
+    def __init__(self, real):
+        self.real = real
+
+    def upsert(self, **_):
+        raise SimulatedCrash
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+def count_sweeps(monkeypatch, store) -> list[int]:
+    swept: list[int] = []
+    real_sweep = store.sweep_orphans
+    monkeypatch.setattr(store, "sweep_orphans", lambda: swept.append(real_sweep()) or swept[-1])
+    return swept
+
+
+def test_a_clean_reingest_does_not_sweep_for_orphans(make_pipeline, tmp_path, monkeypatch):
+    folder = write_corpus(tmp_path)
+    p = make_pipeline()
+    p.ingest([folder])
+    store = p.store()
+    assert not store.writes_pending()
+    swept = count_sweeps(monkeypatch, store)
+
+    (folder / "extra.txt").write_text("Ferry news\n\nThe ferry to Kelby resumed its crossings on Monday.")
+    report = p.ingest([folder])  # writes a new document: the flag is set and cleared again
+    assert report.added == 1 and report.orphans_removed == 0
+    assert p.ingest([folder]).unchanged == 3  # writes nothing at all
+    assert p.delete("extra") and not store.writes_pending()  # a finished delete leaves the flag clear too
+    assert p.ingest([folder]).added == 1
+    assert swept == [] and not store.writes_pending()
+
+    meta = {k: v for k, v in (store.client.get_collection(store._docs.name).metadata or {}).items()
+            if k != "writes_pending"}
+    store._docs.modify(metadata=meta)  # an index from before the flag: swept once, then not again
+    p.ingest([folder])
+    p.ingest([folder])
+    assert swept == [0]
+
+
+def test_after_a_simulated_crash_the_next_ingest_sweeps_the_orphans(make_pipeline, tmp_path, monkeypatch):
+    folder = write_corpus(tmp_path)
+    reference = make_pipeline(collection=f"c{uuid.uuid4().hex[:12]}")
+    p = make_pipeline()
+    p.ingest([folder])
+    (folder / "extra.txt").write_text("Ferry news\n\n" + " ".join(
+        f"The ferry to Kelby made crossing number {i} on Monday with {i} passengers aboard." for i in range(40)))
+    reference.ingest([folder])
+
+    store = p.store()
+    registry = store._docs
+    store._docs = CrashBeforeRegistryWrite(registry)
+    with pytest.raises(SimulatedCrash):
+        p.ingest([folder])
+    store._docs = registry
+    orphans = store.count_chunks() - sum(r.n_chunks for r in store.documents())
+    assert orphans > 1 and store.writes_pending()  # extra.txt's chunks are in, its record is not
+    assert p.delete("volcano") and store.writes_pending()  # a delete in between leaves the flag to the ingest
+
+    swept = count_sweeps(monkeypatch, store)
+    report = p.ingest([folder])
+    assert swept == [orphans] and report.orphans_removed == orphans and report.added == 2
+    assert index_state(p) == index_state(reference) and not store.writes_pending()
+    p.ingest([folder])
+    assert swept == [orphans]  # that ingest finished: the next one does not sweep
+
+
 # --- ingest: SIGKILL and concurrency, on the real CLI ---------------------------------------------------------------
 def synthetic_corpus(folder: Path, n_docs: int = 240) -> Path:
     """Short made-up articles (one chunk each) plus a few long ones (several chunks), as .jsonl and .txt files."""
