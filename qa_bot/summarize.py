@@ -7,6 +7,7 @@ unpunctuated) article never overflows it. Text in other languages goes through t
 script-agnostic (words, capitalised names, digits), so the worst case is the trimmed extractive sentence."""
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .chunk import split_sentences
+from .evidence import looks_like_injection
 from .generate import Generator
 from .prompts import Prompt
 from .text import content_stems, fold, names, numbers
@@ -23,6 +25,7 @@ MAX_CHARS = 240  # the same bound for scripts written without spaces
 EXTRACTIVE_WORDS = MAX_WORDS  # a fallback cut short mid-phrase reads worse than a long one
 MAX_SOURCE_WORDS = 60  # longest sentence handed to the model
 ONE_LINE_SOURCES = 3
+ONE_LINE_GROUNDING = 0.6  # share of a generated line's content words that must occur in the article
 PARAGRAPH_SECTIONS = 6  # map step of the paragraph mode: one central sentence per section of the article
 PARAGRAPH_TOKENS = 220
 
@@ -32,6 +35,10 @@ _PREAMBLE_RE = re.compile(
     re.IGNORECASE,
 )
 _LEADING_CONNECTIVE_RE = re.compile(r"^(however|but|and|so|meanwhile|also|yet|still|instead|now),?\s+", re.IGNORECASE)
+# A short label before a colon ("The main news:", "Summary sentence:") that the model sometimes puts first.
+_LABEL_RE = re.compile(r"^([^:\"“]{1,40}):\s+")
+# Sentences glued by a missing space after the full stop ("...the UK.The line was closed"), common in scraped text.
+_GLUED_RE = re.compile(r"(?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
 _CJK_SENTENCE_END_RE = re.compile(r"[。！？]")
 _MARKDOWN_RE = re.compile(r"[*_`]+|^\s*(?:[#>•-]+\s*)+")
 
@@ -45,6 +52,13 @@ class Summary:
 
 def article_sentences(text: str) -> list[str]:
     return [" ".join(text[s.start : s.end].split()) for s in split_sentences(text)]
+
+
+def source_sentences(text: str) -> list[str]:
+    """The sentences a summary may draw on: glued sentences split apart, and without any sentence addressed to a
+    language model ("Ignore previous instructions…"): article text is untrusted, so such a sentence is neither shown
+    to the model nor used as the extractive fallback."""
+    return [s for s in article_sentences(_GLUED_RE.sub(" ", text)) if not looks_like_injection(s)]
 
 
 def central_sentences(sentences: Sequence[str], title: str, embed: Callable[[Sequence[str]], np.ndarray],
@@ -70,7 +84,11 @@ def central_sentences(sentences: Sequence[str], title: str, embed: Callable[[Seq
 def clean_line(text: str) -> str:
     """The model's reply reduced to its first sentence, without markdown, quotes or a "This article…" preamble."""
     text = _MARKDOWN_RE.sub("", text.strip().split("\n")[0])
-    text = _PREAMBLE_RE.sub("", text).strip().strip('"“”').strip()
+    text = _PREAMBLE_RE.sub("", text).strip()
+    label = _LABEL_RE.match(text)
+    if label and len(label.group(1).split()) <= 5:
+        text = text[label.end():]
+    text = text.strip().strip('"“”').strip()
     if text[:1].islower():
         text = text[0].upper() + text[1:]
     return first_sentence(text)
@@ -138,7 +156,7 @@ class Summarizer:
         self.long_prompt = long_prompt
 
     def summarize(self, text: str, title: str = "", length: str = "short") -> Summary:
-        sentences = article_sentences(text)
+        sentences = source_sentences(text)
         if not sentences:
             return Summary("", "extractive", [])
         if length == "paragraph":
@@ -147,12 +165,17 @@ class Summarizer:
         fallback = Summary(one_line(_best_extractive(picked), EXTRACTIVE_WORDS), "extractive", picked)
         generator = self._generator_factory()
         messages = self._fit(generator, self.prompt, picked, reply_tokens=60,
-                             render=lambda shown: dict(title=f"{title}\n" if title else "", sentences=" ".join(shown)))
+                             render=lambda shown: {"title": f"{title}\n" if title else "",
+                                                    "sentences": " ".join(shown)})
         if messages is None:
             return fallback
         line = clean_line(generator.generate(messages, max_tokens=60, stop=["\n"]))
-        if len(line.split()) >= 6 and is_faithful(line, text) and _grounded(line, picked):
-            return Summary(one_line(line), "generated", picked)
+        # The checks that catch invented facts: every name and number from the article, and most content words too
+        # (from anywhere in the article: a faithful line may well use words of sentences it was not shown).
+        if len(line.split()) >= 6 and is_faithful(line, text) and _grounded(line, sentences, ONE_LINE_GROUNDING):
+            line = one_line(line)
+            if is_one_line(line):
+                return Summary(line, "generated", picked)
         return fallback
 
     def _paragraph(self, sentences: list[str], title: str) -> Summary:
@@ -163,8 +186,8 @@ class Summarizer:
         article = " ".join(sentences)
         generator = self._generator_factory()
         messages = self._fit(generator, self.long_prompt, picked, reply_tokens=PARAGRAPH_TOKENS,
-                             render=lambda shown: dict(title=title or "(none)",
-                                                       sentences="\n".join(f"- {s}" for s in shown)))
+                             render=lambda shown: {"title": title or "(none)",
+                                                    "sentences": "\n".join(f"- {s}" for s in shown)})
         kept: list[str] = []
         if messages is not None:
             draft = generator.generate(messages, max_tokens=PARAGRAPH_TOKENS)
@@ -182,7 +205,7 @@ class Summarizer:
             return sentences
         bounds = np.linspace(0, len(sentences), PARAGRAPH_SECTIONS + 1).astype(int)
         picks = []
-        for start, end in zip(bounds[:-1], bounds[1:]):
+        for start, end in itertools.pairwise(bounds):
             section = sentences[start:end]
             picks.append(section[central_sentences(section, title, self.embed, n=1, pool=40)[0]])
         return picks
