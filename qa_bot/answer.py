@@ -10,9 +10,16 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+from .chunk import split_sentences
 from .embed import Embedder
 from .errors import QuestionError
-from .evidence import Evidence, EvidenceWeights, answer_type_match, question_kind, select_evidence
+from .evidence import (
+    Evidence,
+    EvidenceWeights,
+    answer_type_match,
+    question_kind,
+    select_evidence,
+)
 from .generate import Generator
 from .prompts import Prompt
 from .records import Answer, Citation
@@ -31,6 +38,9 @@ class AnswerConfig:
     refusal_threshold: float = 0.5
     extract_threshold: float = 0.56
     second_quote_margin: float = 0.05
+    # Only sentences scoring within this of the best one reach the model: a small model otherwise answers from a
+    # weaker sentence about something else, and its answer still "verifies" against that sentence.
+    evidence_margin: float = 0.10
     max_answer_tokens: int = 64
     max_question_chars: int = 1000
     support_threshold: float = 0.75  # share of an answer sentence's content words found in its evidence sentence
@@ -57,6 +67,8 @@ def validate_question(question: str, max_chars: int) -> str:
     return question
 
 
+# "The evidence is a letter …", "The article says …": a small model describing its input instead of answering.
+_META_RE = re.compile(r"\s*(?:the |this |that )?(?:evidence|articles?|passages?|text|sources?|quotes?|context)\b(?! of\b)", re.IGNORECASE)
 _DRAFT_PREAMBLE_RE = re.compile(r"^\s*(the (short |final )?answer( to the question)? is\s*:?|answer\s*:)\s*", re.IGNORECASE)
 
 
@@ -97,6 +109,8 @@ def verify_sentence(sentence: str, question: str, evidence: Sequence[Evidence], 
     claim = content_stems(sentence)
     if not claim:
         return Verdict(sentence, [], False, "empty")
+    if _META_RE.match(sentence):
+        return Verdict(sentence, [], False, "talks about the evidence, not the news")
     asked = content_stems(question)
     stems_of = {id(ev): content_stems(ev.text) for ev in evidence}
     ranked = sorted(evidence, key=lambda ev: -len(claim & (stems_of[id(ev)] | asked)))
@@ -117,14 +131,15 @@ def verify_sentence(sentence: str, question: str, evidence: Sequence[Evidence], 
             return Verdict(sentence, supports, False, f"not in the evidence: {missing}")
         supports.append(second)
     kind = question_kind(question)
-    if kind in ("who", "when", "number") and not answer_type_match(kind, sentence, question):
-        return Verdict(sentence, supports, False, f"gives no {'name' if kind == 'who' else 'date' if kind == 'when' else 'number'}")
+    known = frozenset(n for ev in supports for n in names(ev.chunk.text))  # names anywhere in the passage
+    if kind in ("who", "entity", "when", "number") and not answer_type_match(kind, sentence, question, known):
+        return Verdict(sentence, supports, False, f"gives no {'date' if kind == 'when' else 'number' if kind == 'number' else 'name'}")
     return Verdict(sentence, supports, True)
 
 
 def split_answer_sentences(text: str) -> list[str]:
-    parts = re.split(r"(?<=[.!?])\s+(?=[A-Z\"“])|\n+", text.strip())
-    return [p.strip() for p in parts if p.strip()]
+    # The chunker's splitter: "Carpenter v. United States" and "Rep. Ed Royce" stay whole.
+    return [text[span.start : span.end] for span in split_sentences(text)]
 
 
 class Answerer:
@@ -177,7 +192,8 @@ class Answerer:
         if not ranked or ranked[0].score < self.config.refusal_threshold:
             self._decline(answer, ranked)
         else:
-            evidence = ranked[: self.config.evidence_sentences]
+            floor = ranked[0].score - self.config.evidence_margin
+            evidence = [ev for ev in ranked[: self.config.evidence_sentences] if ev.score >= floor]
             yield AnswerEvent("status", "Reading the best passages…")
             t0 = time.perf_counter()
             draft = self._generate(standalone, evidence)

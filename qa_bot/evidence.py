@@ -14,7 +14,17 @@ import numpy as np
 
 from .chunk import split_sentences
 from .records import Chunk, Hit
-from .text import content_stems, date_words, fold, has_date, has_number, names, stem, term_weights, words
+from .text import (
+    content_stems,
+    date_words,
+    fold,
+    has_date,
+    has_number,
+    names,
+    stem,
+    term_weights,
+    words,
+)
 
 # Article text is untrusted: sentences addressed to a language model are never used as evidence.
 _INJECTION_RE = re.compile(
@@ -68,17 +78,43 @@ def question_kind(question: str) -> str:
         return "who"
     if re.match(r"why\b", q):
         return "why"
+    if _ENTITY_QUESTION_RE.match(q):
+        return "entity"
     return "other"
 
 
-def answer_type_match(kind: str, sentence: str, question: str) -> float:
+# "Which airline …", "In which country …", "What is the name of …": the answer is a proper name. "What did …",
+# "What reason …" and the like ask for a clause instead.
+_ENTITY_QUESTION_RE = re.compile(
+    r"(?:(?:in|at|on|to|from|for|by|of|with|under|into|onto|through) )?"
+    r"(?:which\b(?! (?:is|was|are|were|did|does|do|has|had|have|will|would|can|could|should|of)\b)"
+    r"|what (?!(?:is|was|are|were|did|does|do|has|had|have|will|would|can|could|should|happened|happens|kind|type|sort"
+    r"|reason|way|role|impact|effect|change|changes|advice|message|warning|concerns?|explanation|purpose|evidence"
+    r"|if|about|else)\b)\w+"
+    r"|what (?:is|was|are|were) the (?:name|title|designation|nickname|brand)\b)"
+)
+
+
+def proper_names(sentence: str, known: frozenset[str] | set[str] = frozenset()) -> set[str]:
+    """Names in ``sentence``: capitalised words past its start, plus capitalised words (its first included) that
+    ``known`` — names seen mid-sentence around it — says are names ("Starbucks announced …")."""
+    found = names(sentence)
+    for token in re.findall(r"(?<![\w’'])[A-Z][\w’'-]*", sentence):
+        t = fold(token).strip("'’-")
+        t = t.removesuffix("'s")
+        if t in known:
+            found.add(t)
+    return found
+
+
+def answer_type_match(kind: str, sentence: str, question: str, known_names: frozenset[str] | set[str] = frozenset()) -> float:
     """1 when the sentence holds something of the kind asked that the question does not already contain."""
     if kind == "number":
         return float(has_number(_minus(sentence, question)))
     if kind == "when":
         return float(has_date(_minus(sentence, question)))
-    if kind == "who":
-        return float(bool(names(sentence) - names(question) - set(words(question))))
+    if kind in ("who", "entity"):
+        return float(bool(proper_names(sentence, known_names) - names(question) - set(words(question))))
     if kind == "why":
         return float(bool(re.search(r"\b(because|due to|since|after|so that|in order to|as a result|to avoid|to help|to protect|amid)\b", fold(sentence))))
     return 0.0
@@ -167,12 +203,15 @@ def select_evidence(
     vectors = embed([ev.text for ev in candidates])
     dense = vectors @ question_vector
     kind = question_kind(question)
+    chunk_names: dict[str, frozenset[str]] = {}
     for ev, sim in zip(candidates, dense):
+        if ev.chunk.chunk_id not in chunk_names:
+            chunk_names[ev.chunk.chunk_id] = frozenset(names(ev.chunk.text))
         context = chunk_context(ev.chunk)
         ev.dense = float(sim)
         ev.lexical = lexical_coverage(question_terms, ev.text, context)
         ev.core = lexical_coverage(core_terms, ev.text + " " + ev.chunk.title) if core_terms else ev.lexical
-        ev.answer_type = answer_type_match(kind, ev.text, question)
+        ev.answer_type = answer_type_match(kind, ev.text, question, chunk_names[ev.chunk.chunk_id])
         ev.fragment = is_fragment(ev.text)
         ev.score = (
             weights.dense * ev.dense
@@ -191,7 +230,7 @@ def weighted_terms(text: str) -> dict[str, float]:
     terms: dict[str, float] = {}
     parts = {p for w in words(text) for p in ({w, *w.split("-")} if "-" in w else {w})}
     for word, value in term_weights(sorted(parts)).items():
-        s = stem(word[:-2] if word.endswith("'s") else word)
+        s = stem(word.removesuffix("'s"))
         if s in stems:
             terms[s] = max(terms.get(s, 0.0), value)
     return terms

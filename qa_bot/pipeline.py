@@ -99,6 +99,7 @@ class Pipeline:
     def answerer(self) -> Answerer:
         s = self.settings
         config = AnswerConfig(top_k=s.top_k, evidence_sentences=s.evidence_sentences,
+                              evidence_margin=s.evidence_margin,
                               refusal_threshold=s.refusal_threshold,
                               extract_threshold=s.extract_threshold, max_answer_tokens=s.max_answer_tokens,
                               max_question_chars=s.max_question_chars, weights=EvidenceWeights())

@@ -54,6 +54,7 @@ class Settings(BaseSettings):
 
     # Answering
     evidence_sentences: int = 4
+    evidence_margin: float = 0.10  # sentences scoring further below the best one are not shown to the model
     max_question_chars: int = 1000
     # Evidence strength thresholds, calibrated on the dev set (docs/eval): below refusal_threshold the bot declines;
     # up to extract_threshold it answers only if the model's draft verifies; above it may quote the evidence.

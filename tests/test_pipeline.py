@@ -71,13 +71,14 @@ def test_answer_cites_the_supporting_sentence(make_pipeline, tmp_path):
 
 
 def test_unsupported_draft_falls_back_to_a_quoted_sentence(make_pipeline, tmp_path):
-    p = make_pipeline(generator=ScriptedGenerator(["Officials evacuated 5,000 residents from Lowdale [1]."]))
+    # Every word but the number is in the evidence: only the number check can catch it.
+    p = make_pipeline(generator=ScriptedGenerator(["Officials evacuated 5000 residents from the village of Lowdale [1]."]))
     p.ingest([write_corpus(tmp_path)])
     answer = p.ask("How many residents did officials evacuate from Lowdale?")
     assert answer.path == "extractive"
-    assert "5,000" not in answer.text
+    assert "5000" not in answer.text
     assert "1,200 residents" in answer.text and answer.text.endswith("[1]")
-    assert any("not in the evidence: ['5000']" in n for n in answer.notes)
+    assert any("not in the evidence: ['5000']" in n for n in answer.notes), answer.notes
 
     p2 = make_pipeline(generator=ScriptedGenerator(["Donald Trump evacuated the residents of Lowdale [1]."]),
                        collection=p.settings.collection)
