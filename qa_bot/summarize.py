@@ -38,7 +38,12 @@ _LEADING_CONNECTIVE_RE = re.compile(r"^(however|but|and|so|meanwhile|also|yet|st
 # A short label before a colon ("The main news:", "Summary sentence:") that the model sometimes puts first.
 _LABEL_RE = re.compile(r"^([^:\"“]{1,40}):\s+")
 # Sentences glued by a missing space after the full stop ("...the UK.The line was closed"), common in scraped text.
-_GLUED_RE = re.compile(r"(?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
+_GLUED_RE = re.compile(r"(?:(?<=[A-Za-z]{2}[.!?])|(?<=[0-9)][.!?]))(?=[A-Z][a-z])")
+# An extractive line must stand alone: not open on a pronoun or connective that points at an earlier sentence, and
+# not be (or hold) a quotation, which is someone's words rather than what happened.
+_DANGLING_START_RE = re.compile(
+    r"^(it|he|she|they|this|that|these|those|which|who|his|her|their|its|but|and|so|or|then|there|here|yet)\b",
+    re.IGNORECASE)
 _CJK_SENTENCE_END_RE = re.compile(r"[。！？]")
 _MARKDOWN_RE = re.compile(r"[*_`]+|^\s*(?:[#>•-]+\s*)+")
 
@@ -232,9 +237,16 @@ def _bounded(sentence: str) -> str:
 
 
 def _best_extractive(picked: Sequence[str]) -> str:
-    """The first picked sentence that is a statement of some substance (not a question or a quote fragment)."""
+    """The first picked sentence that is a statement of some substance and stands alone (no question, quotation or
+    dangling "It…"/"Which…" start); failing that, the first that is at least not a question or a quote fragment."""
+    def substantial(sentence: str) -> bool:
+        return len(sentence.split()) >= 8 and not sentence.rstrip().endswith("?") and not sentence.startswith(("\"", "“"))
+
     for sentence in picked:
-        if len(sentence.split()) >= 8 and not sentence.rstrip().endswith("?") and not sentence.startswith(("\"", "“")):
+        if substantial(sentence) and not _DANGLING_START_RE.match(sentence) and not re.search("[\"“”]", sentence):
+            return sentence
+    for sentence in picked:
+        if substantial(sentence):
             return sentence
     return picked[0]
 

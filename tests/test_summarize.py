@@ -202,9 +202,13 @@ def test_clean_line_drops_a_short_label_before_a_colon():
 
 def test_glued_sentences_are_split_before_choosing_what_the_model_sees():
     llm = ScriptedGenerator(["The Mount Ember volcano erupted on Tuesday and officials evacuated 1,200 residents."])
-    glued = ARTICLE.replace("high. Officials", "high.Officials")
+    glued = ARTICLE.replace("high. Officials", "high.Officials").replace("Lowdale. Scientists", "Lowdale.Scientists")
+    glued = glued.replace("shut until Friday.", "shut until Friday. Officials met in the UK.Talks follow in 2025.The end.")
     summary = summarizer(llm).summarize(glued)
     assert all(not re.search(r"[a-z]\.[A-Z]", s) for s in summary.sentences)
+    from qa_bot.summarize import source_sentences
+    assert [s for s in source_sentences(glued) if re.search(r"\w[.!?][A-Z]", s)] == []
+    assert "Officials met in the UK." in source_sentences(glued) and "Talks follow in 2025." in source_sentences(glued)
     assert summary.path == "generated"
 
 
@@ -213,3 +217,11 @@ def test_a_faithful_line_using_words_of_sentences_not_shown_is_kept():
     llm = ScriptedGenerator(["Schools in Lowdale will stay shut until Friday after the Mount Ember volcano erupted."])
     summary = summarizer(llm).summarize(ARTICLE)
     assert summary.path == "generated" and summary.text.startswith("Schools in Lowdale")
+
+
+def test_extractive_fallback_prefers_a_sentence_that_stands_alone():
+    article = ("It was a day nobody in the valley will forget. \"We ran for our lives,\" said one resident of Lowdale. "
+               "The Mount Ember volcano erupted on Tuesday and forced 1,200 residents of Lowdale to leave their homes. "
+               "Which is why the schools in the valley will stay shut until Friday at the earliest.")
+    summary = summarizer(ScriptedGenerator(["PWNED"])).summarize(article)
+    assert summary.path == "extractive" and summary.text.startswith("The Mount Ember volcano erupted")
