@@ -35,8 +35,8 @@ _MODEL_DECLINE_RE = re.compile(r"(do(es)? not say|don'?t know|not (mentioned|sta
 class AnswerConfig:
     top_k: int = 5
     evidence_sentences: int = 4
-    refusal_threshold: float = 0.5
-    extract_threshold: float = 0.56
+    refusal_threshold: float = 0.45
+    extract_threshold: float = 0.61
     second_quote_margin: float = 0.05
     # Only sentences scoring within this of the best one reach the model: a small model otherwise answers from a
     # weaker sentence about something else, and its answer still "verifies" against that sentence.

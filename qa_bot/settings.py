@@ -58,8 +58,8 @@ class Settings(BaseSettings):
     max_question_chars: int = 1000
     # Evidence strength thresholds, calibrated on the dev set (docs/eval): below refusal_threshold the bot declines;
     # up to extract_threshold it answers only if the model's draft verifies; above it may quote the evidence.
-    refusal_threshold: float = 0.50
-    extract_threshold: float = 0.56
+    refusal_threshold: float = 0.45
+    extract_threshold: float = 0.61
     prompts_dir: Path | None = None  # defaults to the prompts shipped with the package
 
     # UI

@@ -15,14 +15,19 @@ import fcntl
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 
-from .errors import EmbedderMismatchError, IndexBusyError, IndexNotFoundError, ServerError
+from .errors import (
+    EmbedderMismatchError,
+    IndexBusyError,
+    IndexNotFoundError,
+    ServerError,
+)
 from .records import Chunk, Document
 
 T = TypeVar("T")
@@ -96,7 +101,21 @@ def make_client(settings):
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if settings.chroma_url:
         return _http_client(settings, chroma_settings)
-    return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
+    with setup_lock(Path(settings.index_dir)):
+        return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
+
+
+@contextmanager
+def setup_lock(folder: Path) -> Iterator[None]:
+    """Serialise creating an embedded index and its collections across processes: two processes opening a new
+    index at once otherwise both run Chroma's schema migrations ("table collections already exists")."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".setup.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # held for milliseconds; waiting is right here
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _http_client(settings, chroma_settings):
@@ -234,14 +253,15 @@ class ChromaStore:
 
     def _open(self, name: str, create: bool, space: str):
         if create:
-            return self._call(
-                lambda: self.client.get_or_create_collection(
-                    name,
-                    embedding_function=None,
-                    metadata={"embedder": self.embedder_name} if space == "cosine" else {"kind": "registry"},
-                    configuration={"hnsw": {"space": space}},
+            with setup_lock(self.lock_dir) if self.lock_dir is not None else nullcontext():
+                return self._call(
+                    lambda: self.client.get_or_create_collection(
+                        name,
+                        embedding_function=None,
+                        metadata={"embedder": self.embedder_name} if space == "cosine" else {"kind": "registry"},
+                        configuration={"hnsw": {"space": space}},
+                    )
                 )
-            )
         try:
             return self._call(lambda: self.client.get_collection(name, embedding_function=None))
         except ServerError:
