@@ -158,7 +158,7 @@ def test_bad_gold_line_names_file_line_and_problem(tmp_path, bad, message):
     path = _write(tmp_path / "gold.jsonl", [{**GOOD, "id": "q0"}, "", bad])
     with pytest.raises(GoldFormatError) as err:
         load_gold(path)
-    assert f"gold.jsonl:3: " in str(err.value) and message in str(err.value)
+    assert "gold.jsonl:3: " in str(err.value) and message in str(err.value)
 
 
 def test_gold_loads_and_ignores_extra_fields(tmp_path):

@@ -23,7 +23,7 @@ from qa_bot.pipeline import Pipeline
 from qa_bot.retrieve import ChromaFullTextIndex, LexicalIndex
 from qa_bot.settings import Settings
 
-from .conftest import REPO, SEED, FakeEmbedder, ScriptedGenerator, shared_path
+from .conftest import SEED, FakeEmbedder, ScriptedGenerator, shared_path
 from .servers import chroma_server, free_port, llama_server, url_of
 
 pytestmark = pytest.mark.timeout(600)  # a guard against hangs: the whole file took 18 min at load average ~20 here
