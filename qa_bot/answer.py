@@ -37,7 +37,7 @@ class AnswerConfig:
     evidence_sentences: int = 4
     refusal_threshold: float = 0.45
     extract_threshold: float = 0.61
-    second_quote_margin: float = 0.05
+    second_quote_margin: float = 0.08  # a second sentence of the same article this close to the best is quoted too
     # Only sentences scoring within this of the best one reach the model: a small model otherwise answers from a
     # weaker sentence about something else, and its answer still "verifies" against that sentence.
     evidence_margin: float = 0.10
