@@ -86,7 +86,7 @@ def ingest(
         report = p.ingest(paths, progress=lambda n: bar.advance(task, n))
     for issue in report.issues:
         echo_err(f"{'warning' if issue.level == 'warning' else 'skipped'}: {issue}")
-    stats = index_stats(p)
+    stats = p.stats()
     if json_out:
         typer.echo(json.dumps({"added": report.added, "updated": report.updated, "unchanged": report.unchanged,
                                "chunks_written": report.chunks, "errors": [str(i) for i in report.errors],
@@ -195,7 +195,7 @@ def stats(
 ) -> None:
     """Documents, chunks, embedder and size of the index."""
     p = pipeline(ctx)
-    s = index_stats(p)
+    s = p.stats()
     if json_out:
         if docs:
             s["documents"] = [{"doc_id": r.doc_id, "title": r.title, "source": r.source, "published": r.published,
@@ -206,14 +206,6 @@ def stats(
     if docs:
         for r in p.documents():
             typer.echo(f"{r.doc_id}\t{r.published or ''}\t{r.source}\t{r.title}")
-
-
-def index_stats(p) -> dict:
-    """Pipeline.stats, with ``bytes`` None (JSON null) for a Chroma server: its disk use is not visible from here."""
-    s = p.stats()
-    if p.settings.chroma_url:
-        s["bytes"] = None
-    return s
 
 
 def format_stats(s: dict) -> str:

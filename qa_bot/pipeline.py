@@ -203,5 +203,6 @@ class Pipeline:
             "embedder": self.embedder.name,
             "index_dir": self.where,
             "collection": self.settings.collection,
-            "bytes": 0 if self.settings.chroma_url else index_bytes(Path(self.settings.index_dir)),
+            # A Chroma server's disk use is not visible from here: None (JSON null), not a false 0.
+            "bytes": None if self.settings.chroma_url else index_bytes(Path(self.settings.index_dir)),
         }
