@@ -17,6 +17,7 @@ from .evidence import (
     Evidence,
     EvidenceWeights,
     answer_type_match,
+    asked_predicate,
     question_kind,
     select_evidence,
 )
@@ -28,7 +29,7 @@ from .text import content_stems, fold, names, numbers, words
 
 DECLINE_TEXT = "The articles I have do not say. Here are the closest passages I found."
 _CITATION_RE = re.compile(r"\s*[\[(【]\s*(?:source\s*)?\d+(?:\s*[,;-]\s*\d+)*\s*[\])】]", re.IGNORECASE)
-_MODEL_DECLINE_RE = re.compile(r"(do(es)? not say|don'?t know|not (mentioned|stated|provided|specified)|no information|cannot (answer|determine)|unknown)", re.IGNORECASE)
+_MODEL_DECLINE_RE = re.compile(r"(do(es)? not say|don'?t know|not (mentioned|stated|provided|specified|known|clear)|no information|cannot (answer|determine)|unknown|unclear)", re.IGNORECASE)
 
 
 @dataclass
@@ -130,11 +131,23 @@ def verify_sentence(sentence: str, question: str, evidence: Sequence[Evidence], 
         if second is None:
             return Verdict(sentence, supports, False, f"not in the evidence: {missing}")
         supports.append(second)
+    if misses_the_question(question, claim.union(*(stems_of[id(ev)] for ev in supports))):
+        return Verdict(sentence, supports, False, "does not answer what was asked")
     kind = question_kind(question)
     known = frozenset(n for ev in supports for n in names(ev.chunk.text))  # names anywhere in the passage
-    if kind in ("who", "entity", "when", "number") and not answer_type_match(kind, sentence, question, known):
-        return Verdict(sentence, supports, False, f"gives no {'date' if kind == 'when' else 'number' if kind == 'number' else 'name'}")
+    if kind in _TYPED_KINDS and not answer_type_match(kind, sentence, question, known):
+        return Verdict(sentence, supports, False, f"gives no {_TYPED_KINDS[kind]}")
     return Verdict(sentence, supports, True)
+
+
+_TYPED_KINDS = {"who": "name", "entity": "name", "when": "date", "date": "date", "number": "number", "why": "reason"}
+
+
+def misses_the_question(question: str, stems: set[str]) -> bool:
+    """"What did X eat for breakfast?" answered by another true sentence about X: none of the words saying what
+    was asked occurs. Only when there are two or more of them, so that one synonym ("give"/"provide") is not fatal."""
+    predicate = asked_predicate(question)
+    return len(predicate) >= 2 and not predicate & stems
 
 
 def split_answer_sentences(text: str) -> list[str]:
@@ -274,6 +287,9 @@ class Answerer:
             runner_up = next((ev for ev in evidence[1:] if ev.chunk.doc_id == best.chunk.doc_id), None)
             if runner_up is not None and runner_up.score >= best.score - self.config.second_quote_margin:
                 quotes.append(runner_up)
+            if misses_the_question(question, set().union(*(content_stems(ev.text) for ev in quotes))):
+                answer.notes.append("the best passages do not mention what was asked")
+                return False
             quoted = " ".join(f"“{ev.text}” [{self._cite(citations, ev).n}]" for ev in quotes)
             answer.text = f"{_attribution(best)}: {quoted}"
             answer.path = "extractive"

@@ -15,6 +15,7 @@ import numpy as np
 from .chunk import split_sentences
 from .records import Chunk, Hit
 from .text import (
+    STOPWORDS,
     content_stems,
     date_words,
     fold,
@@ -70,13 +71,16 @@ class Evidence:
 
 def question_kind(question: str) -> str:
     q = fold(question).strip()
-    if re.match(r"(how many|how much|what (number|percentage|share|amount)|how (old|long|far|big|large))\b", q):
+    # "Roughly how many …", "Up to how many …": the kind is in the question word, wherever it stands.
+    if re.search(r"\b(how many|how much)\b", q) or re.match(r"(what (number|percentage|share|amount)|how (old|long|far|big|large))\b", q):
         return "number"
-    if re.match(r"(when|what (year|month|day|date|time))\b", q) or re.search(r"\b(what|which) (year|month|day|date)\b", q):
+    if re.search(r"\b(what|which) (date|day)\b", q):
+        return "date"
+    if re.match(r"(when|what (year|month|time))\b", q) or re.search(r"\b(what|which) (year|month)\b", q):
         return "when"
     if re.match(r"(who|whom|whose)\b", q) or re.search(r"\b(which|what) (person|man|woman|official|leader|player|actor|actress|singer|coach|president|minister)\b", q):
         return "who"
-    if re.match(r"why\b", q):
+    if re.search(r"\bwhy\b", q):  # "According to X, why …"
         return "why"
     if _ENTITY_QUESTION_RE.match(q):
         return "entity"
@@ -107,16 +111,51 @@ def proper_names(sentence: str, known: frozenset[str] | set[str] = frozenset()) 
     return found
 
 
+def new_names(sentence: str, question: str, known_names: frozenset[str] | set[str] = frozenset()) -> set[str]:
+    """Names in the sentence that the question does not already hold. Not names of the thing asked for: weekdays
+    and months, names used as modifiers ("Seattle-based"), and forms of a question word ("Korea" for "Korean")."""
+    asked = names(question) | set(words(question))
+    modifiers = {fold(m) for m in re.findall(r"(?<![\w’'])[A-Z][\w.’']*-[a-z][\w-]*", sentence)}
+    found = set()
+    for name in proper_names(sentence, known_names) - asked:
+        if name in _CALENDAR_WORDS or name in modifiers:
+            continue
+        if any(len(w) >= 4 and len(name) >= 4 and (w.startswith(name) or name.startswith(w)) for w in asked):
+            continue
+        found.add(name)
+    return found
+
+
+_CALENDAR_WORDS = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday january february march april may june july august "
+    "september october november december jan feb mar apr jun jul aug sep sept oct nov dec".split()
+)
+_CALENDAR_DATE_RE = re.compile(
+    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b"
+    r"|\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b"
+    r"|\b\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}\b"
+)
+
+
+def has_calendar_date(text: str) -> bool:
+    """A day of a month ("March 3", "3 March", "2025-03-03"), not just a weekday or a year: what "what date" asks."""
+    return bool(_CALENDAR_DATE_RE.search(fold(text)))
+
+
 def answer_type_match(kind: str, sentence: str, question: str, known_names: frozenset[str] | set[str] = frozenset()) -> float:
     """1 when the sentence holds something of the kind asked that the question does not already contain."""
     if kind == "number":
         return float(has_number(_minus(sentence, question)))
     if kind == "when":
         return float(has_date(_minus(sentence, question)))
+    if kind == "date":
+        return float(has_calendar_date(_minus(sentence, question)))
     if kind in ("who", "entity"):
-        return float(bool(proper_names(sentence, known_names) - names(question) - set(words(question))))
+        return float(bool(new_names(sentence, question, known_names)))
     if kind == "why":
-        return float(bool(re.search(r"\b(because|due to|since|after|so that|in order to|as a result|to avoid|to help|to protect|amid)\b", fold(sentence))))
+        return float(bool(re.search(
+            r"\b(because|due to|since|after|so that|in order to|as a result|to avoid|to help|to protect|amid|citing"
+            r"|blaming|in protest|to protest|in response to|following|saying|over)\b", fold(_minus(sentence, question)))))
     return 0.0
 
 
@@ -152,13 +191,50 @@ _ADJUNCT_RE = re.compile(
 
 
 def main_clause(question: str) -> str:
-    """The question up to the first place/time/condition phrase that follows at least two content words."""
+    """The question up to the first place/time/condition phrase that follows at least two content words (after a
+    leading one set off by a comma: "Before his trip, whom had he met …")."""
+    lead = re.match(r"\s*(?:in|on|at|during|after|before|ahead of|while|since|following|amid|under|according to)\b"
+                    r"(?:(?!\b(?:what|which|who|whom|whose|when|where|why|how)\b)[^,?])*,\s*", question, re.IGNORECASE)
+    if lead:
+        question = question[lead.end():]
     seen = 0
     for match in _ADJUNCT_RE.finditer(question):
         seen = len(content_stems(question[: match.start()]))
         if seen >= 2:
             return question[: match.start()]
     return question
+
+
+# Words that frame a question rather than say what it is about: "What is the name of …", "On what date …".
+_QUESTION_FRAME = frozenset(
+    stem(w) for w in "name title designation date day year month time number kind type sort reason".split()
+)
+
+
+def asked_predicate(question: str) -> set[str]:
+    """What the question asks about, without who it is about: the content stems of its main clause that are not
+    names, numbers or framing words ("eat", "breakfast" in "What did McConnell eat for breakfast?")."""
+    name_stems = {stem(part) for n in names(question) for part in (n, *n.split("-"))}
+    return {t for t in content_stems(main_clause(question)) - name_stems - _QUESTION_FRAME - focus_noun(question)
+            if not any(c.isdigit() for c in t)}
+
+
+_AUXILIARIES = frozenset("is was are were did does do has had have will would can could should must".split())
+
+
+def focus_noun(question: str) -> set[str]:
+    """Stems of the noun after "which"/"what" ("Which coffee chain …" → coffee, chain): the kind of thing the
+    answer is, which the answering sentence names ("Starbucks") rather than repeats."""
+    match = re.search(r"\b(?:which|what)\s+(?:(?:is|was|are|were)\s+the\s+(?:name|title|designation)\s+of\s+(?:the\s+|a\s+)?)?"
+                      r"((?:[a-z][\w'’-]*\s+){0,2})", question + " ", re.IGNORECASE)
+    if not match:
+        return set()
+    found = set()
+    for token in match.group(1).split():
+        if token[0].isupper() or fold(token) in _AUXILIARIES or fold(token) in STOPWORDS or found and token.endswith("ed"):
+            break  # "Which comedian hosted …": a past-tense verb after the noun is the predicate
+        found.add(stem(fold(token)))
+    return found
 
 
 def is_fragment(sentence: str) -> bool:
@@ -221,7 +297,19 @@ def select_evidence(
             - weights.fragment * ev.fragment
             - weights.rank_decay * ev.hit_rank
         )
-    return sorted(candidates, key=lambda e: (-e.score, e.hit_rank, e.start))
+    return _without_near_duplicates(sorted(candidates, key=lambda e: (-e.score, e.hit_rank, e.start)))
+
+
+def _without_near_duplicates(ranked: list[Evidence], overlap: float = 0.8) -> list[Evidence]:
+    """Drop a sentence whose content words mostly repeat a better one's: syndicated copies of one story would
+    otherwise fill every evidence slot with the same sentence."""
+    kept: list[tuple[Evidence, set[str]]] = []
+    for ev in ranked:
+        stems = content_stems(ev.text)
+        if any(len(stems & other) >= overlap * len(stems | other) for _, other in kept):
+            continue
+        kept.append((ev, stems))
+    return [ev for ev, _ in kept]
 
 
 def weighted_terms(text: str) -> dict[str, float]:

@@ -66,7 +66,7 @@ def test_answer_cites_the_supporting_sentence(make_pipeline, tmp_path):
     assert answer.citations[0].doc_id == "volcano"
     assert "1,200 residents" in answer.citations[0].quote
     # the model saw numbered evidence, and the question
-    prompt = llm.prompts[0][1]["content"]
+    prompt = llm.prompts[0][-1]["content"]  # the last turn; the prompt's worked example comes before it
     assert "[1]" in prompt and "Lowdale?" in prompt
 
 

@@ -3,7 +3,17 @@ import pytest
 
 from qa_bot.answer import split_answer_sentences, verify_sentence
 from qa_bot.chunk import split_sentences
-from qa_bot.evidence import Evidence, answer_type_match, proper_names, question_kind
+from qa_bot.evidence import (
+    Evidence,
+    answer_type_match,
+    asked_predicate,
+    focus_noun,
+    main_clause,
+    new_names,
+    proper_names,
+    question_kind,
+    select_evidence,
+)
 from qa_bot.records import Chunk
 
 TEXT = ("Monday, the world's largest coffee chain announced the change at all its stores. "
@@ -26,6 +36,9 @@ def evidence(text: str = TEXT) -> list[Evidence]:
     ("Who announced the change?", "who"),
     ("When did the rules change?", "when"),
     ("How many stores changed?", "number"),
+    ("Roughly how many stores changed?", "number"),
+    ("Until what date will the rules apply?", "date"),
+    ("According to the company, why did the rules change?", "why"),
 ])
 def test_question_kinds(question, kind):
     assert question_kind(question) == kind
@@ -56,3 +69,61 @@ def test_a_draft_describing_the_evidence_is_not_an_answer():
 def test_answer_sentences_keep_abbreviations_whole():
     assert split_answer_sentences("The case is Carpenter v. United States [1]. Rep. Ed Royce said so.") == [
         "The case is Carpenter v. United States [1].", "Rep. Ed Royce said so."]
+
+
+def test_names_that_do_not_name_the_thing_asked_for():
+    question = "Which coffee chain announced the change in its North Korean stores?"
+    # a modifier, a weekday, and a form of a word of the question are not an answer
+    assert new_names("The Seattle-based coffee chain announced it Wednesday in North Korea.", question) == set()
+    assert new_names("Starbucks announced it.", question, frozenset({"starbucks"})) == {"starbucks"}
+    # hyphenated surnames are still names
+    assert "ros-lehtinen" in new_names("It was opposed by Representative Ileana Ros-Lehtinen.", "Who opposed it?")
+
+
+def test_a_weekday_is_not_the_date_asked_for():
+    question = "Until what date will the state of emergency last?"
+    assert not answer_type_match("date", "The government declared a state of emergency Thursday.", question)
+    assert answer_type_match("date", "The state of emergency will last until March 3.", question)
+    assert answer_type_match("date", "The ban applies from Jan. 15, 2027.", question)
+
+
+def test_what_a_question_asks_about():
+    assert asked_predicate("What did Senator Ann Lee eat for breakfast on the day of the vote?") == {"eat", "breakfast"}
+    # the noun after "which" is the kind of answer, not something the answer repeats
+    assert focus_noun("Which coffee chain announced the change?") == {"coffe", "chain"}
+    assert asked_predicate("Which coffee chain announced the change?") == {"announc", "chang"}
+    # a leading phrase set off by a comma only places the question
+    assert main_clause("Before his trip in June, whom had the president gone to meet there?").startswith("whom had")
+
+
+def test_a_true_sentence_that_does_not_answer_what_was_asked_is_rejected():
+    text = ("Senator Ann Lee voted against the four immigration proposals on Thursday. "
+            "The proposals failed after weeks of debate in the Senate.")
+    question = "What did Senator Ann Lee eat for breakfast on the Thursday of the vote?"
+    verdict = verify_sentence("Senator Ann Lee voted against the four immigration proposals.", question,
+                              evidence(text), 0.75)
+    assert not verdict.supported and verdict.reason == "does not answer what was asked"
+
+
+def test_a_why_answer_must_give_a_reason():
+    text = ("Two representatives voted against the bill on Friday. "
+            "They voted against it because it did not include action for young immigrants.")
+    question = "Why did the two representatives vote against the bill?"
+    assert not verify_sentence("The two representatives voted against the bill on Friday.", question,
+                               evidence(text), 0.75).supported
+    assert verify_sentence("They voted against it because it did not include action for young immigrants.",
+                           question, evidence(text), 0.75).supported
+
+
+def test_near_duplicate_sentences_take_one_evidence_slot():
+    import numpy as np
+    from qa_bot.records import Hit
+
+    first = "Manufacturers must stop using the dye in food by Jan. 15, 2027, the agency said."
+    copy = "Manufacturers must stop using the dye in food by Jan. 15, 2027, the agency said on Wednesday."
+    other = "Drug makers have until Jan. 18, 2028 to stop using the dye."
+    hits = [Hit(chunk=Chunk(chunk_id=f"c{i}", doc_id=f"d{i}", text=t, start=0, end=len(t), index=0, title="Dye ban"),
+                score=1.0 - i / 10) for i, t in enumerate([first, copy, other])]
+    ranked = select_evidence("By what date must manufacturers stop using the dye?", hits,
+                             lambda texts: np.ones((len(texts), 2)) / np.sqrt(2), np.ones(2) / np.sqrt(2))
+    assert [ev.text for ev in ranked] == [first, other]
