@@ -78,9 +78,9 @@ def question_kind(question: str) -> str:
         return "date"
     if re.match(r"(when|what (year|month|time))\b", q) or re.search(r"\b(what|which) (year|month)\b", q):
         return "when"
-    if re.match(r"(who|whom|whose)\b", q) or re.search(r"\b(which|what) (person|man|woman|official|leader|player|actor|actress|singer|coach|president|minister)\b", q):
+    if re.match(r"(who|whom|whose)\b", q) or re.search(r",\s*(who|whom|whose)\b", q) or re.search(r"\b(which|what) (person|man|woman|official|leader|player|actor|actress|singer|coach|president|minister)\b", q):
         return "who"
-    if re.search(r"\bwhy\b", q):  # "According to X, why …"
+    if re.search(r"\bwhy\b|\bwhat (reason|reasons|caused|prompted)\b", q):  # "According to X, why …"
         return "why"
     if _ENTITY_QUESTION_RE.match(q):
         return "entity"
