@@ -2,7 +2,9 @@
 sentence-transformers directly."""
 from __future__ import annotations
 
+import ctypes
 import os
+import sys
 from collections.abc import Sequence
 from functools import cached_property
 from importlib import resources
@@ -50,6 +52,32 @@ def resolve_embedder_path(name: str) -> Path:
         if (candidate / "modules.json").exists() or (candidate / "config.json").exists():
             return candidate
     raise ModelNotFoundError(f"no sentence-transformers model found inside {root}; reinstall {package}")
+
+
+def return_freed_memory() -> None:
+    """Give the heap's free pages back to the operating system.
+
+    Each batch of sentences has a new shape, so the model's activations are buffers of ever-different sizes; glibc
+    keeps the freed ones in its heap (its mmap threshold rises with each large free), and a long-running process grew
+    ~5 MB per new question: 711 → 1,257 MB over 100 questions here, against 670 → 905 MB, flat after the first 20,
+    with a trim after each batch (about 9 ms). A fixed mmap threshold flattened it as well but slowed embedding by a
+    fifth; trimming leaves the hot path as it is."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _load_libc():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim  # glibc only (musl has none)
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+_LIBC = _load_libc()
 
 
 def embedder_identity(name: str) -> str:
@@ -102,6 +130,7 @@ class SentenceTransformerEmbedder:
             convert_to_numpy=True,
             show_progress_bar=self.progress,
         )
+        return_freed_memory()
         return vectors.astype(np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .embed import embedder_identity, resolve_embedder_path
+from .embed import embedder_identity, resolve_embedder_path, return_freed_memory
 from .errors import ModelNotFoundError
 
 # Bump when the exported graph or the quantisation recipe changes, so older cached files are not reused.
@@ -230,6 +230,7 @@ class OnnxEmbedder:
             feed = pad_batch([encodings[row] for row in rows], pad_id)
             (hidden,) = session.run(None, feed)
             out[rows] = mean_pool_normalize(hidden, feed["attention_mask"])
+        return_freed_memory()
         return out
 
     def embed_query(self, text: str) -> np.ndarray:
