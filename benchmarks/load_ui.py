@@ -147,6 +147,8 @@ def run(users: int, seconds: float, index_dir: Path, questions: list[str]) -> di
         "latency_s": {"p50": round(statistics.median(latencies), 2), "p95": round(percentile(latencies, 95), 2),
                       "max": round(max(latencies), 2)} if latencies else {},
         "throughput_per_min": round(len(latencies) / wall * 60, 1),
+        # one sample a minute, to tell warm-up (growth that stops) from a leak (growth that does not)
+        "server_rss_mb_by_minute": [round(v) for at, v in rss if at % 60 < 1],
         "server_rss_mb": {"start": round(rss[0][1]), "after_10s": round(warm), "end": round(rss[-1][1]),
                           "peak": round(max(v for _, v in rss))},
         "loadavg_1m": {"before": round(load_before[0], 2), "after": round(load_after[0], 2)},
