@@ -150,6 +150,20 @@ def misses_the_question(question: str, stems: set[str]) -> bool:
     return len(predicate) >= 2 and not predicate & stems
 
 
+def answers_by_itself(best: Evidence, question: str) -> bool:
+    """Middling evidence may still be quoted when its best sentence holds the kind of thing asked (a name for "who",
+    a date for "when", a cause for "why" …) and names what was asked about: a second signal besides the score, as a
+    verified draft is."""
+    kind = question_kind(question)
+    if kind not in _TYPED_KINDS:
+        return False
+    predicate = asked_predicate(question)
+    known = frozenset(names(best.chunk.text))
+    return (bool(answer_type_match(kind, best.text, question, known))
+            and (not predicate or bool(predicate & content_stems(best.text)))
+            and verify_sentence(best.text, question, [best], 1.0).supported)
+
+
 def split_answer_sentences(text: str) -> list[str]:
     # The chunker's splitter: "Carpenter v. United States" and "Rep. Ed Royce" stay whole.
     return [text[span.start : span.end] for span in split_sentences(text)]
@@ -211,7 +225,8 @@ class Answerer:
             t0 = time.perf_counter()
             draft = self._generate(standalone, evidence)
             timings["generate_s"] = time.perf_counter() - t0
-            allow_extractive = ranked[0].score >= self.config.extract_threshold
+            allow_extractive = (ranked[0].score >= self.config.extract_threshold
+                                or answers_by_itself(ranked[0], standalone))
             if not self._compose(answer, standalone, draft, evidence, allow_extractive):
                 answer.notes.append("evidence too weak to quote and the draft did not verify")
                 self._decline(answer, ranked)

@@ -128,3 +128,15 @@ def test_near_duplicate_sentences_take_one_evidence_slot():
     ranked = select_evidence("By what date must manufacturers stop using the dye?", hits,
                              lambda texts: np.ones((len(texts), 2)) / np.sqrt(2), np.ones(2) / np.sqrt(2))
     assert [ev.text for ev in ranked] == [first, other]
+
+
+def test_middling_evidence_is_quoted_only_when_its_sentence_answers_by_itself():
+    from qa_bot.answer import answers_by_itself
+
+    text = ("Ann Lee, the city's chief engineer, is leading the delegation at the bridge talks. "
+            "The talks will resume on Monday after a week of delays.")
+    best = evidence(text)[0]
+    assert answers_by_itself(best, "Who led the delegation at the bridge talks?")
+    # the same sentence for a question it does not answer: no new name of what was asked, or nothing of the predicate
+    assert not answers_by_itself(best, "Who chaired the budget committee's hearing on the talks?")
+    assert not answers_by_itself(best, "What did the delegation eat at the talks?")  # untyped: needs a verified draft
