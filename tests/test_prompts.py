@@ -25,3 +25,13 @@ def test_render_rejects_missing_variables_and_does_not_reparse_braces():
         prompt.render(question="q")
     text = prompt.render(evidence="{question} stays literal", question="Q?")[-1]["content"]
     assert "{question} stays literal" in text
+
+
+def test_an_empty_setting_means_the_default(monkeypatch):
+    from qa_bot.settings import Settings
+
+    monkeypatch.setenv("QA_BOT_PROMPTS_DIR", "")
+    monkeypatch.setenv("QA_BOT_LLM_URL", " ")
+    settings = Settings(_env_file=None)
+    assert settings.prompts_dir is None and settings.llm_url is None
+    assert load_prompt("answer", settings.prompts_dir).name == "answer"
