@@ -8,7 +8,6 @@ vectors under the attention mask, L2 normalisation."""
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import logging
@@ -23,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .embed import embedder_identity, resolve_embedder_path, return_freed_memory
+from .locks import exclusive_lock
 from .errors import ModelNotFoundError
 
 # Bump when the exported graph or the quantisation recipe changes, so older cached files are not reused.
@@ -239,16 +239,6 @@ class OnnxEmbedder:
 
 # -- export ----------------------------------------------------------------------------------------------------------
 @contextlib.contextmanager
-def _file_lock(path: Path):
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)  # blocks while another process exports; then the file is there
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-@contextlib.contextmanager
 def _quiet_root_logger():
     root = logging.getLogger()
     level = root.level
@@ -268,7 +258,7 @@ def ensure_exported(model_dir: Path, target: Path, quantized: bool, config: Sent
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         lock = target.parent / ".export.lock"
-        with _file_lock(lock):
+        with exclusive_lock(lock):
             if target.is_file():  # another process finished it while we waited
                 return target
             with tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as work:

@@ -15,6 +15,7 @@ import numpy as np
 from .chunk import split_sentences
 from .records import Chunk, Hit
 from .text import (
+    MONTH_NAMES,
     STOPWORDS,
     content_stems,
     date_words,
@@ -127,8 +128,8 @@ def new_names(sentence: str, question: str, known_names: frozenset[str] | set[st
 
 
 _CALENDAR_WORDS = frozenset(
-    "monday tuesday wednesday thursday friday saturday sunday january february march april may june july august "
-    "september october november december jan feb mar apr jun jul aug sep sept oct nov dec".split()
+    [m.lower() for m in MONTH_NAMES] + [m.lower()[:3] for m in MONTH_NAMES]
+    + "sept monday tuesday wednesday thursday friday saturday sunday".split()
 )
 _CALENDAR_DATE_RE = re.compile(
     r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b"

@@ -28,6 +28,7 @@ from .errors import (
     IndexNotFoundError,
     ServerError,
 )
+from .locks import exclusive_lock
 from .records import Chunk, Document
 
 T = TypeVar("T")
@@ -105,17 +106,11 @@ def make_client(settings):
         return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
 
 
-@contextmanager
-def setup_lock(folder: Path) -> Iterator[None]:
+def setup_lock(folder: Path):
     """Serialise creating an embedded index and its collections across processes: two processes opening a new
-    index at once otherwise both run Chroma's schema migrations ("table collections already exists")."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".setup.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)  # held for milliseconds; waiting is right here
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    index at once otherwise both run Chroma's schema migrations ("table collections already exists"). Held for
+    milliseconds, so waiting is right here."""
+    return exclusive_lock(folder / ".setup.lock")
 
 
 def _http_client(settings, chroma_settings):
