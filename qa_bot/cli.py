@@ -246,7 +246,7 @@ def eval_qa(
 @guarded
 def eval_summaries(
     ctx: typer.Context,
-    references: Annotated[Path, typer.Argument(help="Records {doc_id, text, reference} (.jsonl).")],
+    references: Annotated[Path, typer.Argument(help="Records {doc_id, text, reference} and an optional title (.jsonl).")],
     limit: Annotated[Optional[int], typer.Option(help="Only the first N records.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Write results and report here.")] = None,
     json_out: Annotated[bool, typer.Option("--json")] = False,

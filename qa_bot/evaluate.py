@@ -76,6 +76,7 @@ class SummaryReference:
     doc_id: str
     text: str
     reference: str
+    title: str = ""  # optional: the headline, which the summariser uses as it does for an indexed article
     line: int = 0
 
 
@@ -140,7 +141,7 @@ def _field(path: Path, number: int, record: dict, key: str, kind: type, *, requi
 
 
 GOLD_EXAMPLE = '{"id", "question", "answerable", "answers": [...], "doc_ids": [...], "evidence", "type", "source"}'
-SUMMARY_EXAMPLE = '{"doc_id", "text", "reference"}'
+SUMMARY_EXAMPLE = '{"doc_id", "text", "reference"} (optionally "title")'
 
 
 def load_gold(path: Path | str) -> list[GoldItem]:
@@ -193,6 +194,8 @@ def load_summary_references(path: Path | str) -> list[SummaryReference]:
             doc_id=_field(path, number, record, "doc_id", str, non_empty=True),
             text=_field(path, number, record, "text", str, non_empty=True),
             reference=_field(path, number, record, "reference", str, non_empty=True),
+            title=_field(path, number, record, "title", str, required=False, default="")
+            if record.get("title") is not None else "",
             line=number,
         )
         if item.doc_id in seen:
@@ -766,7 +769,7 @@ def evaluate_summaries(settings, ref_path: Path | str, limit: int | None = None,
     for ref in tqdm(refs, desc="Summarising", unit="doc", file=sys.stderr, disable=not progress):
         t0 = time.perf_counter()
         try:
-            summary = pipeline.summarize_text(ref.text)
+            summary = pipeline.summarize_text(ref.text, ref.title)
         except QABotError as err:
             raise type(err)(f"record {ref.doc_id!r} ({ref_path}:{ref.line}): {err}") from err
         except Exception as err:

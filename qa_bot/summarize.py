@@ -44,6 +44,26 @@ _GLUED_RE = re.compile(r"(?:(?<=[A-Za-z]{2}[.!?])|(?<=[0-9)][.!?]))(?=[A-Z][a-z]
 _DANGLING_START_RE = re.compile(
     r"^(it|he|she|they|this|that|these|those|which|who|his|her|their|its|but|and|so|or|then|there|here|yet)\b",
     re.IGNORECASE)
+# A model line that is not a statement of the news: someone speaking in the first person (outside a quotation), a
+# question, a remark about the summary itself ("This is a great summary…"), or an opinion opening on "This is".
+_FIRST_PERSON_RE = re.compile(r"\b(?:I|I['’](?:m|ve|d|ll)|[Mm]e|[Mm]y|[Ww]e|[Ww]e['’](?:re|ve|d|ll)|[Oo]ur|us)\b")
+_QUOTED_RE = re.compile(r"\"[^\"]*\"|“[^”]*”")
+_META_RE = re.compile(r"\b(?:summary|summari[sz]e[ds]?|this (?:article|text|story))\b|^(?:this|it|that) is\b", re.IGNORECASE)
+# What is left of "The article is about…" / "The text reports that…" once the preamble is gone.
+_REPORTING_VERB_RE = re.compile(r"^(?:is about|discusses|describes|reports|explains|highlights|covers|details|tells)"
+                                r"(?: (?:that|how))?\s+")
+# Page furniture at the start of a sentence: a dateline ("OROVILLE, Calif. – ", "WASHINGTON (AP) — ", "CNN —") or
+# a round-up's place label ("Huntsville: "). It is not content, so neither the model nor the fallback gets it.
+_DATELINE_RE = re.compile(
+    r"^(?=[^—–-]*[A-Z]{3})[A-Z][A-Z.'’-]+(?:\s+[A-Z][A-Z.'’-]+)*(?:,\s+[A-Z][A-Za-z.]+(?:\s+[A-Z][A-Za-z.]+){0,2})?"
+    r"(?:\s+\([A-Za-z ]+\))?\s*(?:—|–|--?)(?:\s+(?=[A-Z0-9\"“‘'])|$)")
+_PLACE_LABEL_RE = re.compile(r"^[A-Z][a-z.'’]+(?:\s+[A-Z][a-z.'’]+){0,2}:\s+(?=[A-Z])")
+# A leading adjunct set off by a comma ("One month after the report, …", "Looking out of the window on Wednesday, …"):
+# when a sentence is too long for one line, this goes first, so the cut keeps the main clause rather than the lead-in.
+_LEADING_ADJUNCT_RE = re.compile(
+    r"^(?:(?:after|before|when|while|as|since|although|though|despite|following|amid|with|without|in|on|at|during|"
+    r"under|for|from|by|once|if|because|ahead of|according to|one|two|three|four|five|six|seven|eight|nine|ten|"
+    r"days|weeks|months|years|hours)\b|\w+ing\b)[^,;:\"“”]*,\s+", re.IGNORECASE)
 _CJK_SENTENCE_END_RE = re.compile(r"[。！？]")
 _MARKDOWN_RE = re.compile(r"[*_`]+|^\s*(?:[#>•-]+\s*)+")
 
@@ -60,10 +80,11 @@ def article_sentences(text: str) -> list[str]:
 
 
 def source_sentences(text: str) -> list[str]:
-    """The sentences a summary may draw on: glued sentences split apart, and without any sentence addressed to a
+    """The sentences a summary may draw on: glued sentences split apart, datelines dropped, and without any sentence addressed to a
     language model ("Ignore previous instructions…"): article text is untrusted, so such a sentence is neither shown
     to the model nor used as the extractive fallback."""
-    return [s for s in article_sentences(_GLUED_RE.sub(" ", text)) if not looks_like_injection(s)]
+    sentences = (_PLACE_LABEL_RE.sub("", _DATELINE_RE.sub("", s)) for s in article_sentences(_GLUED_RE.sub(" ", text)))
+    return [s for s in sentences if s and not looks_like_injection(s)]
 
 
 def central_sentences(sentences: Sequence[str], title: str, embed: Callable[[Sequence[str]], np.ndarray],
@@ -89,7 +110,12 @@ def central_sentences(sentences: Sequence[str], title: str, embed: Callable[[Seq
 def clean_line(text: str) -> str:
     """The model's reply reduced to its first sentence, without markdown, quotes or a "This article…" preamble."""
     text = _MARKDOWN_RE.sub("", text.strip().split("\n")[0])
-    text = _PREAMBLE_RE.sub("", text).strip()
+    without_preamble = _PREAMBLE_RE.sub("", text).strip()
+    if without_preamble != text:
+        without_preamble = _REPORTING_VERB_RE.sub("", without_preamble)
+        if without_preamble[:1].islower():  # "The article is about a new telescope image…": no sentence is left
+            return ""
+    text = without_preamble
     label = _LABEL_RE.match(text)
     if label and len(label.group(1).split()) <= 5:
         text = text[label.end():]
@@ -111,12 +137,18 @@ def first_sentence(text: str) -> str:
 
 def one_line(sentence: str, max_words: int = MAX_WORDS) -> str:
     """A single sentence of at most ``max_words`` words (and ``MAX_CHARS`` characters), cut at a clause boundary
-    where one is close, without a leading "However,"/"But"."""
+    where one is close, without a leading "However,"/"But" (or, when too long, a leading "After the vote, …")."""
     sentence = " ".join(_MARKDOWN_RE.sub("", sentence).split())
     stripped = _LEADING_CONNECTIVE_RE.sub("", sentence)
     if stripped != sentence and stripped:
         sentence = stripped[0].upper() + stripped[1:]
     tokens = sentence.split()
+    if len(tokens) > max_words:
+        adjunct = _LEADING_ADJUNCT_RE.match(sentence)
+        rest = sentence[adjunct.end():] if adjunct else ""
+        if adjunct and len(rest.split()) >= 8 and len(adjunct.group(0).split()) <= len(tokens) // 2:
+            sentence = rest[0].upper() + rest[1:]
+            tokens = sentence.split()
     cut = " ".join(tokens[:max_words])
     if len(cut) > MAX_CHARS:
         cut = cut[:MAX_CHARS]
@@ -128,6 +160,13 @@ def one_line(sentence: str, max_words: int = MAX_WORDS) -> str:
     cut = first_sentence(cut) or cut
     cut = cut.strip().rstrip(" ,;:—-–")
     return cut if cut.endswith((".", "!", "?", "。", "！", "？")) else cut + "."
+
+
+def states_the_news(line: str) -> bool:
+    """A model line that reads as a statement of what happened: not first-person talk outside a quotation, not a
+    question, not a remark about the summary itself."""
+    return not (line.rstrip().endswith("?") or _FIRST_PERSON_RE.search(_QUOTED_RE.sub("", line))
+                or _META_RE.search(line))
 
 
 def is_faithful(summary: str, article: str) -> bool:
@@ -175,9 +214,13 @@ class Summarizer:
         if messages is None:
             return fallback
         line = clean_line(generator.generate(messages, max_tokens=60, stop=["\n"]))
-        # The checks that catch invented facts: every name and number from the article, and most content words too
-        # (from anywhere in the article: a faithful line may well use words of sentences it was not shown).
-        if len(line.split()) >= 6 and is_faithful(line, text) and _grounded(line, sentences, ONE_LINE_GROUNDING):
+        # The checks that catch invented facts: every name and number from what the model was shown (a name it
+        # brought itself comes from its own memory, even when the article happens to hold it elsewhere) and from the
+        # article, and most content words too (from anywhere in the article: a faithful line may well use words of
+        # sentences it was not shown).
+        shown = " ".join([title, *picked])
+        if (len(line.split()) >= 6 and states_the_news(line) and is_faithful(line, shown) and is_faithful(line, text)
+                and _grounded(line, sentences, ONE_LINE_GROUNDING)):
             line = one_line(line)
             if is_one_line(line):
                 return Summary(line, "generated", picked)
@@ -237,13 +280,14 @@ def _bounded(sentence: str) -> str:
 
 
 def _best_extractive(picked: Sequence[str]) -> str:
-    """The first picked sentence that is a statement of some substance and stands alone (no question, quotation or
-    dangling "It…"/"Which…" start); failing that, the first that is at least not a question or a quote fragment."""
+    """The first picked sentence that is a statement of some substance and stands alone (no question, quotation,
+    first person or dangling "It…"/"Which…" start); failing that, the first that is at least not a question or a quote fragment."""
     def substantial(sentence: str) -> bool:
         return len(sentence.split()) >= 8 and not sentence.rstrip().endswith("?") and not sentence.startswith(("\"", "“"))
 
     for sentence in picked:
-        if substantial(sentence) and not _DANGLING_START_RE.match(sentence) and not re.search("[\"“”]", sentence):
+        if (substantial(sentence) and not _DANGLING_START_RE.match(sentence) and not re.search("[\"“”]", sentence)
+                and not _FIRST_PERSON_RE.search(sentence)):
             return sentence
     for sentence in picked:
         if substantial(sentence):

@@ -318,3 +318,14 @@ def test_evaluate_summaries_on_fakes(settings, fake_embedder, tmp_path):
     again = evaluate_summaries(settings, refs, progress=False, embedder=fake_embedder, generator=generator)
     assert _without_timing(again) == _without_timing(m)
     assert "lead-1" in format_summary_table(m)
+
+
+def test_evaluate_summaries_shows_the_model_a_record_s_title(settings, fake_embedder, tmp_path):
+    refs = _write(tmp_path / "refs.jsonl", [
+        {"doc_id": "t1", "title": "Harbour of Port Vale reopens", "text": CORPUS[1]["text"], "reference": "x y z."},
+        {"doc_id": "t2", "title": None, "text": CORPUS[1]["text"], "reference": "x y z."},
+    ])
+    generator = ScriptedGenerator(["No.", "No."])
+    evaluate_summaries(settings, refs, progress=False, embedder=fake_embedder, generator=generator)
+    assert "Harbour of Port Vale reopens" in generator.prompts[0][-1]["content"]
+    assert "Port Vale" not in generator.prompts[1][-1]["content"]

@@ -94,6 +94,57 @@ def test_unfaithful_or_empty_model_line_falls_back_to_an_article_sentence(reply)
     assert summary.text.rstrip(".") in ARTICLE
 
 
+@pytest.mark.parametrize("reply", [
+    "I was in Lowdale when the Mount Ember volcano erupted and we left our homes.",  # someone speaking, not the news
+    "This is a great summary of the Mount Ember eruption in Lowdale.",  # talk about the summary
+    "What happened when the Mount Ember volcano erupted in Lowdale?",  # a question
+    "The article is about the eruption of the Mount Ember volcano.",  # no sentence left once "The article" goes
+])
+def test_model_lines_that_do_not_state_the_news_fall_back(reply):
+    summary = summarizer(ScriptedGenerator([reply])).summarize(ARTICLE)
+    assert summary.path == "extractive", summary.text
+
+
+def test_a_name_the_model_was_not_shown_is_its_own_invention_even_if_the_article_has_it():
+    reply = "Officials evacuated residents of Lowdale after the eruption, Mayor Tom Reed said."
+    shown = "Officials evacuated residents of Lowdale after the eruption. Mayor Tom Reed praised the rescuers."
+    assert summarizer(ScriptedGenerator([reply])).summarize(shown).path == "generated"
+    # the mayor is named only after the sentences a one-liner draws on
+    unseen = ("Officials evacuated residents of Lowdale after the eruption. "
+              + " ".join(f"Crews checked road {i} in Lowdale." for i in range(30)) + " Mayor Tom Reed praised them.")
+    llm = ScriptedGenerator([reply])
+    summary = summarizer(llm).summarize(unseen)
+    assert "Reed" not in llm.prompts[0][-1]["content"] and summary.path == "extractive"
+
+
+def test_first_person_inside_a_quotation_is_reported_speech():
+    reply = "Officials evacuated 1,200 residents of Lowdale, saying “we had no choice” after the eruption."
+    summary = summarizer(ScriptedGenerator([reply])).summarize(ARTICLE)
+    assert summary.path == "generated"
+
+
+@pytest.mark.parametrize(("text", "kept"), [
+    ("OROVILLE, Calif. – Wildfires raced through the state.", "Wildfires raced through the state."),
+    ("WASHINGTON (AP) — The House voted on Friday.", "The House voted on Friday."),
+    ("CNN —\nThe senator said no.", "The senator said no."),
+    ("Huntsville: A federal grant will pay for the project.", "A federal grant will pay for the project."),
+    ("U.S. – China talks resumed on Monday.", "U.S. – China talks resumed on Monday."),  # no dateline
+    ("NASA - the agency - said it would launch.", "NASA - the agency - said it would launch."),
+    ('Coleman added: "We will win."', 'Coleman added: "We will win."'),  # a speaker, not a place label
+])
+def test_datelines_and_place_labels_are_not_summary_material(text, kept):
+    from qa_bot.summarize import source_sentences
+    assert source_sentences(text)[-1] == kept
+
+
+def test_a_too_long_sentence_loses_its_lead_in_before_its_main_clause():
+    sentence = ("One month after the newspaper documented a traffic stop that caused an uproar in the community, the "
+                "Lowdale police chief has severely restricted the practice of removing motorists from their cars while "
+                "officers search them.")
+    assert one_line(sentence).startswith("The Lowdale police chief has severely restricted")
+    assert one_line("In Lowdale, the mayor said the road would reopen.") == "In Lowdale, the mayor said the road would reopen."
+
+
 def test_long_unpunctuated_article_never_overflows_the_context():
     llm = ScriptedGenerator(["Officials evacuated residents from Lowdale."])
     llm.n_ctx = 300
@@ -201,7 +252,7 @@ def test_clean_line_drops_a_short_label_before_a_colon():
 
 
 def test_glued_sentences_are_split_before_choosing_what_the_model_sees():
-    llm = ScriptedGenerator(["The Mount Ember volcano erupted on Tuesday and officials evacuated 1,200 residents."])
+    llm = ScriptedGenerator(lambda m: m[-1]["content"].split(". ")[0] + ".")  # repeats the first sentence shown
     glued = ARTICLE.replace("high. Officials", "high.Officials").replace("Lowdale. Scientists", "Lowdale.Scientists")
     glued = glued.replace("shut until Friday.", "shut until Friday. Officials met in the UK.Talks follow in 2025.The end.")
     summary = summarizer(llm).summarize(glued)
@@ -213,8 +264,8 @@ def test_glued_sentences_are_split_before_choosing_what_the_model_sees():
 
 
 def test_a_faithful_line_using_words_of_sentences_not_shown_is_kept():
-    # "Friday" and "schools" come from the article, though not necessarily from the sentences shown to the model
-    llm = ScriptedGenerator(["Schools in Lowdale will stay shut until Friday after the Mount Ember volcano erupted."])
+    # "schools" and "shut" come from the article, though not from the sentences shown to the model (names must)
+    llm = ScriptedGenerator(["Schools in Lowdale will stay shut after the Mount Ember volcano erupted."])
     summary = summarizer(llm).summarize(ARTICLE)
     assert summary.path == "generated" and summary.text.startswith("Schools in Lowdale")
 
