@@ -744,9 +744,11 @@ def _write_qa_outputs(out: Path, rows: list[dict], metrics: dict) -> None:
 
 # --- summary evaluation ------------------------------------------------------------------------------------------
 def evaluate_summaries(settings, ref_path: Path | str, limit: int | None = None, out: Path | str | None = None,
-                       progress: bool = True, *, embedder=None, generator=None, client=None) -> dict[str, Any]:
+                       progress: bool = True, *, embedder=None, generator=None, client=None,
+                       references_label: str | None = None) -> dict[str, Any]:
     """Summarise each reference record's text with the one-line summariser and score it (ROUGE with stemming,
-    one-line and faithfulness rates), beside the lead-1 baseline computed in the same run."""
+    one-line and faithfulness rates), beside the lead-1 baseline computed in the same run. ``references_label`` names
+    the references in the report when ``ref_path`` is a temporary file built from them."""
     from rouge_score import rouge_scorer
     from tqdm import tqdm
 
@@ -809,7 +811,7 @@ def evaluate_summaries(settings, ref_path: Path | str, limit: int | None = None,
         "embedder": pipeline.embedder.name,
         "prompt": pipeline.summarizer.prompt.label,
         "paths": {p: round(c / len(rows), DIGITS) for p, c in sorted(paths.items())} if rows else {},
-        "references": str(ref_path),
+        "references": references_label or str(ref_path),
         "warmup_s": round(warmup, 3),
     }
     if out is not None:

@@ -31,7 +31,7 @@ PARAGRAPH_TOKENS = 220
 
 _PREAMBLE_RE = re.compile(
     r"^(summary|one-sentence summary|here is (a|the) (one-sentence )?summary|in summary|in short|this (article|text|story|piece|report)"
-    r"|the (article|text|story|piece|report))\b[^:]*?:?\s*",
+    r"|the (article|text))\b[^:]*?:?\s*",  # not "The report…" / "The story…": news sentences open that way
     re.IGNORECASE,
 )
 _LEADING_CONNECTIVE_RE = re.compile(r"^(however|but|and|so|meanwhile|also|yet|still|instead|now),?\s+", re.IGNORECASE)
@@ -64,6 +64,9 @@ _LEADING_ADJUNCT_RE = re.compile(
     r"^(?:(?:after|before|when|while|as|since|although|though|despite|following|amid|with|without|in|on|at|during|"
     r"under|for|from|by|once|if|because|ahead of|according to|one|two|three|four|five|six|seven|eight|nine|ten|"
     r"days|weeks|months|years|hours)\b|\w+ing\b)[^,;:\"“”]*,\s+", re.IGNORECASE)
+_HANGING_END_RE = re.compile(
+    r"(?:\s+(?:which|who|whom|whose|that|and|but|or|nor|the|a|an|of|to|in|on|for|with|as|at|by|from|while|where|"
+    r"when|after|before|because|is|was|are|were|has|have|had))+$", re.IGNORECASE)
 _CJK_SENTENCE_END_RE = re.compile(r"[。！？]")
 _MARKDOWN_RE = re.compile(r"[*_`]+|^\s*(?:[#>•-]+\s*)+")
 
@@ -159,6 +162,8 @@ def one_line(sentence: str, max_words: int = MAX_WORDS) -> str:
     # An inner sentence end (a quote closing a sentence mid-line) would make two sentences of one line.
     cut = first_sentence(cut) or cut
     cut = cut.strip().rstrip(" ,;:—-–")
+    if cut != sentence:  # a cut that ends on "…, which." or "… and." leaves the clause hanging: drop that word
+        cut = _HANGING_END_RE.sub("", cut).rstrip(" ,;:—-–")
     return cut if cut.endswith((".", "!", "?", "。", "！", "？")) else cut + "."
 
 

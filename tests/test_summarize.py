@@ -145,6 +145,13 @@ def test_a_too_long_sentence_loses_its_lead_in_before_its_main_clause():
     assert one_line("In Lowdale, the mayor said the road would reopen.") == "In Lowdale, the mayor said the road would reopen."
 
 
+def test_a_cut_line_does_not_end_on_a_hanging_word_and_news_may_open_on_the_report():
+    sentence = ("The report cites figures showing that apprenticeships are offered by just one in five employers in "
+                "England, compared with over half in Germany, which has a long tradition of vocational schools.")
+    line = one_line(sentence)
+    assert line.endswith("in Germany.") and is_one_line(line)
+
+
 def test_long_unpunctuated_article_never_overflows_the_context():
     llm = ScriptedGenerator(["Officials evacuated residents from Lowdale."])
     llm.n_ctx = 300

@@ -1,0 +1,60 @@
+"""One-line summaries of articles from our own corpus, scored against one-sentence references — the kind of data the
+held-out summary set is (news from ../shared/corpus with references written for it), unlike XSum's BBC articles.
+
+    python benchmarks/corpus_summaries.py --out docs/eval/summaries-corpus80 [--no-title] [--json]
+
+``corpus-summary-refs.jsonl`` (beside this file) holds only ``doc_id`` and ``reference``: 80 articles drawn at random
+(seed 20261128) from ../shared/corpus/news.jsonl, each with a one-sentence reference (12-30 words) that an assistant
+session wrote from the article text for this project (no human check). The article text and title are read from the
+corpus at run time, so no article text is kept in the repository. The records are then scored by the same code as
+``qa-bot eval-summaries`` (ROUGE beside lead-1, faithfulness, one-line rate, latency).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from qa_bot.evaluate import evaluate_summaries, format_summary_table  # noqa: E402
+from qa_bot.settings import Settings  # noqa: E402
+
+REFS = Path(__file__).with_name("corpus-summary-refs.jsonl")
+
+
+def joined_records(corpus: Path, with_title: bool) -> list[dict]:
+    wanted = [json.loads(line) for line in REFS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    articles = {}
+    with corpus.open(encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            articles[record["doc_id"]] = record
+    missing = [r["doc_id"] for r in wanted if r["doc_id"] not in articles]
+    if missing:
+        raise SystemExit(f"{len(missing)} referenced articles are not in {corpus}: {missing[:5]}")
+    return [{"doc_id": r["doc_id"], "text": articles[r["doc_id"]]["text"], "reference": r["reference"],
+             **({"title": articles[r["doc_id"]]["title"]} if with_title else {})} for r in wanted]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus" / "news.jsonl")
+    parser.add_argument("--out", type=Path, help="Write the report (report.md, metrics.json, …) here.")
+    parser.add_argument("--no-title", action="store_true", help="Summarise the text alone, without the headline.")
+    parser.add_argument("--json", action="store_true", help="Print the metrics as one JSON object.")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        refs = Path(tmp) / "corpus-summaries.jsonl"
+        refs.write_text("".join(json.dumps(r) + "\n" for r in joined_records(args.corpus, not args.no_title)),
+                        encoding="utf-8")
+        label = f"{REFS.relative_to(REPO)} + {args.corpus.name} ({'text only' if args.no_title else 'title + text'})"
+        metrics = evaluate_summaries(Settings(), refs, out=args.out, references_label=label)
+    print(json.dumps(metrics) if args.json else format_summary_table(metrics))
+
+
+if __name__ == "__main__":
+    main()
