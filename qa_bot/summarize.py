@@ -234,7 +234,7 @@ class Summarizer:
     def _paragraph(self, sentences: list[str], title: str) -> Summary:
         """Map: the most central sentence of each of up to ``PARAGRAPH_SECTIONS`` stretches of the article (so a long
         article is covered end to end without reading it whole); reduce: the model fuses them into 3-5 sentences,
-        each kept only if it is faithful to the article and grounded in the picked sentences."""
+        each kept only if it states the news, is faithful to the article and is grounded in the picked sentences."""
         picked = [_bounded(s) for s in self._section_picks(sentences, title)]
         article = " ".join(sentences)
         generator = self._generator_factory()
@@ -242,12 +242,14 @@ class Summarizer:
                              render=lambda shown: {"title": title or "(none)",
                                                     "sentences": "\n".join(f"- {s}" for s in shown)})
         kept: list[str] = []
+        shown = " ".join([title, *picked])
         if messages is not None:
             draft = generator.generate(messages, max_tokens=PARAGRAPH_TOKENS)
             for part in re.split(r"(?<=[.!?])\s+", " ".join(draft.split())):
                 part = _PREAMBLE_RE.sub("", re.sub(r"[*_#`>]+", "", part)).strip()
-                if (len(part.split()) >= 5 and part.endswith((".", "!", "?")) and is_faithful(part, article)
-                        and _grounded(part, picked) and part not in kept):
+                if (len(part.split()) >= 5 and part.endswith((".", "!", "?")) and states_the_news(part)
+                        and is_faithful(part, shown) and is_faithful(part, article) and _grounded(part, picked)
+                        and part not in kept):
                     kept.append(part)
         if len(kept) >= 3:
             return Summary(" ".join(kept[:5]), "generated", picked)

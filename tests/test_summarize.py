@@ -181,6 +181,13 @@ def test_paragraph_drops_invented_sentences_and_falls_back_when_too_few_remain()
     assert summary.path == "extractive" and "1987" not in summary.text and "Officials evacuated" in summary.text
 
 
+def test_paragraph_keeps_statements_of_the_news_only():
+    llm = ScriptedGenerator(["The Mount Ember volcano erupted on Tuesday. I think we should all stay calm about it. "
+                             "Officials evacuated 1,200 residents from Lowdale. The road to the village was closed."])
+    summary = summarizer(llm).summarize(ARTICLE, length="paragraph")
+    assert summary.path == "generated" and "I think" not in summary.text and summary.text.count(".") == 3
+
+
 @pytest.mark.parametrize("text", [
     "Der Vulkan Mount Ember ist am Dienstag ausgebrochen. Die Behörden haben 1.200 Bewohner aus Lowdale evakuiert.",
     "火山が火曜日に噴火し、1200人の住民が避難した。当局は道路を閉鎖した。学校は金曜日まで休校となる。",
