@@ -48,7 +48,8 @@ _DANGLING_START_RE = re.compile(
 # question, a remark about the summary itself ("This is a great summary…"), or an opinion opening on "This is".
 _FIRST_PERSON_RE = re.compile(r"\b(?:I|I['’](?:m|ve|d|ll)|[Mm]e|[Mm]y|[Ww]e|[Ww]e['’](?:re|ve|d|ll)|[Oo]ur|us)\b")
 _QUOTED_RE = re.compile(r"\"[^\"]*\"|“[^”]*”")
-_META_RE = re.compile(r"\b(?:summary|summari[sz]e[ds]?|this (?:article|text|story))\b|^(?:this|it|that) is\b", re.IGNORECASE)
+_META_RE = re.compile(r"\b(?:summary|summari[sz]e[ds]?|this (?:article|text|story))\b|^(?:this|it|that) is\b",
+                      re.IGNORECASE)
 # What is left of "The article is about…" / "The text reports that…" once the preamble is gone.
 _REPORTING_VERB_RE = re.compile(r"^(?:is about|discusses|describes|reports|explains|highlights|covers|details|tells)"
                                 r"(?: (?:that|how))?\s+")
@@ -83,9 +84,9 @@ def article_sentences(text: str) -> list[str]:
 
 
 def source_sentences(text: str) -> list[str]:
-    """The sentences a summary may draw on: glued sentences split apart, datelines dropped, and without any sentence addressed to a
-    language model ("Ignore previous instructions…"): article text is untrusted, so such a sentence is neither shown
-    to the model nor used as the extractive fallback."""
+    """The sentences a summary may draw on: glued sentences split apart, datelines dropped, and without any sentence
+    addressed to a language model ("Ignore previous instructions…"): article text is untrusted, so such a sentence is
+    neither shown to the model nor used as the extractive fallback."""
     sentences = (_PLACE_LABEL_RE.sub("", _DATELINE_RE.sub("", s)) for s in article_sentences(_GLUED_RE.sub(" ", text)))
     return [s for s in sentences if s and not looks_like_injection(s)]
 
@@ -288,7 +289,8 @@ def _bounded(sentence: str) -> str:
 
 def _best_extractive(picked: Sequence[str]) -> str:
     """The first picked sentence that is a statement of some substance and stands alone (no question, quotation,
-    first person or dangling "It…"/"Which…" start); failing that, the first that is at least not a question or a quote fragment."""
+    first person or dangling "It…"/"Which…" start); failing that, the first that is at least not a question or a
+    quote fragment."""
     def substantial(sentence: str) -> bool:
         return len(sentence.split()) >= 8 and not sentence.rstrip().endswith("?") and not sentence.startswith(("\"", "“"))
 
