@@ -308,6 +308,7 @@ class Retriever:
         self._lexical: LexicalIndex | ChromaFullTextIndex | None = None
         self._lexical_counts: tuple[int, int] | None = None
         self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-bot-bm25")
 
     @property
     def lexical(self) -> LexicalIndex | ChromaFullTextIndex:
@@ -332,9 +333,13 @@ class Retriever:
     def search(self, query: str, k: int = 5, filters: Filters | None = None,
                query_vector: np.ndarray | None = None) -> list[Hit]:
         filters = filters or Filters()
+        # The BM25 side (its staleness check and its search) runs in a worker thread while this one embeds the
+        # query and asks the vector index: both wait mostly outside the GIL, so on 2 cores the two halves overlap.
+        lexical_future = None if self.fusion == "dense" else self._pool.submit(
+            lambda: self.lexical.search(query, self.candidates, filters))
         vector = self.embedder.embed_query(query) if query_vector is None else query_vector
         dense = [] if self.fusion == "lexical" else self.store.query(vector, self.candidates, filters.chroma_where())
-        lexical = [] if self.fusion == "dense" else self.lexical.search(query, self.candidates, filters)
+        lexical = [] if lexical_future is None else lexical_future.result()
 
         hits: dict[str, Hit] = {}
         for rank, (chunk, similarity) in enumerate(dense, start=1):

@@ -56,6 +56,20 @@ def test_hybrid_retrieval_finds_the_right_article_and_filters(make_pipeline, tmp
     assert {h.chunk.doc_id for h in only_seed} <= {"000_b060f3c20b339b0c"}
 
 
+def test_a_failure_on_the_bm25_side_reaches_the_caller(make_pipeline, tmp_path, monkeypatch):
+    # the BM25 search runs in a worker thread beside the dense query: its errors must not vanish there
+    p = make_pipeline()
+    p.ingest([write_corpus(tmp_path)])
+    lexical = p.retriever.lexical
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("bm25 index unreadable")
+
+    monkeypatch.setattr(lexical, "search", broken)
+    with pytest.raises(RuntimeError, match="bm25 index unreadable"):
+        p.retriever.search("How many residents were evacuated from Lowdale?")
+
+
 def test_answer_cites_the_supporting_sentence(make_pipeline, tmp_path):
     llm = ScriptedGenerator(["Officials evacuated 1,200 residents from Lowdale [2]."])
     p = make_pipeline(generator=llm)
