@@ -181,10 +181,12 @@ def _assert_complete(pipeline, expected_docs: int, reference_ids: set[str]) -> N
     per_doc = collections.Counter((c.doc_id, c.index) for c in chunks)
     assert max(per_doc.values()) == 1  # no chunk twice
     assert sum(r.n_chunks for r in store.documents()) == len(chunks)
-    # chunks are found again by their own vectors: the vector index survived the crash, not just the rows
+    # chunks are found again by their own vectors: the vector index survived the crash, not just the rows. Among
+    # the top 3, not necessarily first: HNSW search is approximate, and overlapping neighbour chunks of one article
+    # have nearly the same hashed bag-of-words vector (a neighbour came first in one full-suite run).
     embedder = FakeEmbedder()
     for chunk in chunks[::3]:
-        assert store.query(embedder.embed_query(chunk.text), 1)[0][0].chunk_id == chunk.chunk_id
+        assert chunk.chunk_id in {hit.chunk_id for hit, _ in store.query(embedder.embed_query(chunk.text), 3)}
 
 
 @pytest.fixture
