@@ -7,7 +7,9 @@ held-out summary set is (news from ../shared/corpus with references written for 
 (seed 20261128) from ../shared/corpus/news.jsonl, each with a one-sentence reference (12-30 words) that an assistant
 session wrote from the article text for this project (no human check). The article text and title are read from the
 corpus at run time, so no article text is kept in the repository. The records are then scored by the same code as
-``qa-bot eval-summaries`` (ROUGE beside lead-1, faithfulness, one-line rate, latency).
+``qa-bot eval-summaries`` (ROUGE beside lead-1, faithfulness, one-line rate, latency). Of the report only
+``metrics.json`` and the plots are committed (docs/eval/summaries-corpus80/.gitignore): the per-article rows quote
+corpus sentences, and the corpus may not be redistributed.
 """
 from __future__ import annotations
 
