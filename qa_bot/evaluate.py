@@ -194,8 +194,7 @@ def load_summary_references(path: Path | str) -> list[SummaryReference]:
             doc_id=_field(path, number, record, "doc_id", str, non_empty=True),
             text=_field(path, number, record, "text", str, non_empty=True),
             reference=_field(path, number, record, "reference", str, non_empty=True),
-            title=_field(path, number, record, "title", str, required=False, default="")
-            if record.get("title") is not None else "",
+            title=_field(path, number, record, "title", str) if record.get("title") is not None else "",
             line=number,
         )
         if item.doc_id in seen:
