@@ -38,6 +38,9 @@ class AnswerConfig:
     evidence_sentences: int = 4
     refusal_threshold: float = 0.45
     extract_threshold: float = 0.61
+    # At or above extract_threshold the best sentence is quoted without asking the model: a quote cannot misstate
+    # the article and takes no generation time. False: the model's verified draft first, the quote as fallback.
+    prefer_quotes: bool = True
     second_quote_margin: float = 0.08  # a second sentence of the same article this close to the best is quoted too
     # Only sentences scoring within this of the best one reach the model: a small model otherwise answers from a
     # weaker sentence about something else, and its answer still "verifies" against that sentence.
@@ -213,21 +216,26 @@ class Answerer:
                         evidence_score=round(ranked[0].score, 4) if ranked else None)
 
         # Evidence strength decides: below refusal_threshold, decline; between it and extract_threshold, answer
-        # only if the model's draft passes verification; above, fall back to quoting the evidence.
+        # only if the model's draft passes verification (or the best sentence answers by itself); above, quote the
+        # evidence (first, with prefer_quotes; else when the draft does not verify).
         if not ranked or ranked[0].score < self.config.refusal_threshold:
             self._decline(answer, ranked)
         else:
             floor = ranked[0].score - self.config.evidence_margin
             evidence = [ev for ev in ranked[: self.config.evidence_sentences] if ev.score >= floor]
-            yield AnswerEvent("status", "Reading the best passages…")
-            t0 = time.perf_counter()
-            draft = self._generate(standalone, evidence)
-            timings["generate_s"] = time.perf_counter() - t0
-            allow_extractive = (ranked[0].score >= self.config.extract_threshold
-                                or answers_by_itself(ranked[0], standalone))
-            if not self._compose(answer, standalone, draft, evidence, allow_extractive):
-                answer.notes.append("evidence too weak to quote and the draft did not verify")
-                self._decline(answer, ranked)
+            strong = ranked[0].score >= self.config.extract_threshold
+            quoted = strong and self.config.prefer_quotes and self._use_quote(answer, standalone, evidence)
+            if not quoted:
+                yield AnswerEvent("status", "Reading the best passages…")
+                t0 = time.perf_counter()
+                draft = self._generate(standalone, evidence)
+                timings["generate_s"] = time.perf_counter() - t0
+                may_quote = (strong and not self.config.prefer_quotes) or (
+                    not strong and answers_by_itself(ranked[0], standalone))
+                if not (self._use_draft(answer, standalone, draft, evidence)
+                        or (may_quote and self._use_quote(answer, standalone, evidence))):
+                    answer.notes.append("evidence too weak to quote and the draft did not verify")
+                    self._decline(answer, ranked)
         timings["total_s"] = time.perf_counter() - started
         answer.timings = {k: round(v, 4) for k, v in timings.items()}
         for piece in re.findall(r"\S+\s*", answer.text):
@@ -274,10 +282,8 @@ class Answerer:
             )
         return self.generator.generate(messages, max_tokens=self.config.max_answer_tokens, stop=["\n\n", "Question:"])
 
-    def _compose(self, answer: Answer, question: str, draft: str, evidence: Sequence[Evidence],
-                 allow_extractive: bool) -> bool:
-        """Fill ``answer`` from the verified draft, else from the evidence itself when it is strong enough.
-        Returns False when neither may be shown."""
+    def _use_draft(self, answer: Answer, question: str, draft: str, evidence: Sequence[Evidence]) -> bool:
+        """Fill ``answer`` from the sentences of the model's draft that verify; False when none does."""
         clean = clean_draft(draft)
         verdicts = []
         if clean and not _MODEL_DECLINE_RE.search(clean):
@@ -285,32 +291,39 @@ class Answerer:
                         for s in split_answer_sentences(clean)]
         answer.notes.extend(f"draft sentence removed: {v.reason}" for v in verdicts if not v.supported)
         kept = [v for v in verdicts if v.supported]
-        citations: dict[tuple[str, int], Citation] = {}
-        if kept:
-            parts = []
-            for verdict in kept:
-                numbers_cited = [self._cite(citations, ev).n for ev in verdict.evidence]
-                parts.append(_cite_sentence(strip_citations(verdict.sentence), numbers_cited))
-            answer.text = " ".join(parts)
-            answer.path = "generated"
-        elif allow_extractive:
-            best = evidence[0]
-            quotes = [best]
-            # A second sentence of the same article when it is nearly as good: answers often span two sentences.
-            runner_up = next((ev for ev in evidence[1:] if ev.chunk.doc_id == best.chunk.doc_id), None)
-            if runner_up is not None and runner_up.score >= best.score - self.config.second_quote_margin:
-                quotes.append(runner_up)
-            if misses_the_question(question, set().union(*(content_stems(ev.text) for ev in quotes))):
-                answer.notes.append("the best passages do not mention what was asked")
-                return False
-            quoted = " ".join(f"“{ev.text}” [{self._cite(citations, ev).n}]" for ev in quotes)
-            answer.text = f"{_attribution(best)}: {quoted}"
-            answer.path = "extractive"
-        else:
+        if not kept:
             return False
+        citations: dict[tuple[str, int], Citation] = {}
+        parts = []
+        for verdict in kept:
+            numbers_cited = [self._cite(citations, ev).n for ev in verdict.evidence]
+            parts.append(_cite_sentence(strip_citations(verdict.sentence), numbers_cited))
+        self._fill(answer, " ".join(parts), "generated", citations)
+        return True
+
+    def _use_quote(self, answer: Answer, question: str, evidence: Sequence[Evidence]) -> bool:
+        """Fill ``answer`` with the best evidence sentence, quoted and attributed; False when the best passages do
+        not mention what was asked."""
+        best = evidence[0]
+        quotes = [best]
+        # A second sentence of the same article when it is nearly as good: answers often span two sentences.
+        runner_up = next((ev for ev in evidence[1:] if ev.chunk.doc_id == best.chunk.doc_id), None)
+        if runner_up is not None and runner_up.score >= best.score - self.config.second_quote_margin:
+            quotes.append(runner_up)
+        if misses_the_question(question, set().union(*(content_stems(ev.text) for ev in quotes))):
+            answer.notes.append("the best passages do not mention what was asked")
+            return False
+        citations: dict[tuple[str, int], Citation] = {}
+        quoted = " ".join(f"“{ev.text}” [{self._cite(citations, ev).n}]" for ev in quotes)
+        self._fill(answer, f"{_attribution(best)}: {quoted}", "extractive", citations)
+        return True
+
+    @staticmethod
+    def _fill(answer: Answer, text: str, path: str, citations: dict[tuple[str, int], Citation]) -> None:
+        answer.text = text
+        answer.path = path
         answer.citations = list(citations.values())
         answer.declined = False
-        return True
 
     def _cite(self, citations: dict, ev: Evidence) -> Citation:
         key = ev.key

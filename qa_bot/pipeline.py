@@ -101,7 +101,8 @@ class Pipeline:
         config = AnswerConfig(top_k=s.top_k, evidence_sentences=s.evidence_sentences,
                               evidence_margin=s.evidence_margin,
                               refusal_threshold=s.refusal_threshold,
-                              extract_threshold=s.extract_threshold, max_answer_tokens=s.max_answer_tokens,
+                              extract_threshold=s.extract_threshold, prefer_quotes=s.prefer_quotes,
+                              max_answer_tokens=s.max_answer_tokens,
                               max_question_chars=s.max_question_chars, weights=EvidenceWeights())
         return Answerer(self.retriever, self.embedder, lambda: self.generator,
                         load_prompt("answer", s.prompts_dir), load_prompt("rewrite", s.prompts_dir), config)

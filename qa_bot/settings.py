@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     # up to extract_threshold it answers only if the model's draft verifies; above it may quote the evidence.
     refusal_threshold: float = 0.45
     extract_threshold: float = 0.61
+    # Quote evidence at or above extract_threshold instead of asking the model (fast, cannot misstate the article);
+    # false asks the model first and quotes only when its draft does not verify — for a model you trust more.
+    prefer_quotes: bool = True
     prompts_dir: Path | None = None  # defaults to the prompts shipped with the package
 
     # UI

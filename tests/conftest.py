@@ -88,8 +88,10 @@ def scripted() -> ScriptedGenerator:
 def settings(tmp_path):
     from qa_bot.settings import Settings
 
+    # Fake vectors put every answer at or above extract_threshold, where the default quotes without asking the
+    # model; prefer_quotes=False keeps the scripted model in play (the quote-first default: test_pipeline.py).
     return Settings(index_dir=tmp_path / "index", collection=f"t{uuid.uuid4().hex[:12]}", prompts_dir=None,
-                    refusal_threshold=0.3, extract_threshold=0.3, _env_file=None)
+                    refusal_threshold=0.3, extract_threshold=0.3, prefer_quotes=False, _env_file=None)
 
 
 @pytest.fixture

@@ -100,6 +100,31 @@ def test_unsupported_draft_falls_back_to_a_quoted_sentence(make_pipeline, tmp_pa
     assert answer.path == "extractive" and "Trump" not in answer.text
 
 
+def test_strong_evidence_is_quoted_without_asking_the_model(make_pipeline, tmp_path):
+    # The default (prefer_quotes): at or above extract_threshold the best sentence is the answer, and no time is
+    # spent generating — the draft below would have verified, and is never asked for.
+    llm = ScriptedGenerator(["Officials evacuated 1,200 residents from Lowdale [1]."])
+    p = make_pipeline(generator=llm, prefer_quotes=True)
+    p.ingest([write_corpus(tmp_path)])
+    answer = p.ask("How many residents did officials evacuate from Lowdale?")
+    assert answer.path == "extractive" and not answer.declined
+    assert "“Officials evacuated 1,200 residents from the village of Lowdale.” [1]" in answer.text
+    assert answer.citations[0].doc_id == "volcano"
+    assert not llm.prompts and "generate_s" not in answer.timings
+
+
+def test_a_quote_that_misses_the_question_falls_back_to_the_model(make_pipeline, tmp_path):
+    # Strong evidence that does not mention what was asked is not quoted; the model's draft is checked instead, and
+    # when it does not verify either, the bot declines.
+    llm = ScriptedGenerator(["The village of Lowdale was evacuated [1]."])
+    p = make_pipeline(generator=llm, prefer_quotes=True)
+    p.ingest([write_corpus(tmp_path)])
+    answer = p.ask("What music did the Lowdale band play during the evacuation?")
+    assert len(llm.prompts) == 1
+    assert "the best passages do not mention what was asked" in answer.notes
+    assert answer.declined and answer.path == "declined"
+
+
 def test_question_with_no_evidence_is_declined_with_related_passages(make_pipeline, tmp_path):
     llm = ScriptedGenerator(["Donald Trump."])
     p = make_pipeline(generator=llm)

@@ -37,6 +37,21 @@ def test_seed_question_is_answered_from_the_seed_article(seed_pipeline):
     assert {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)} <= {c.n for c in answer.citations}
 
 
+@pytest.mark.parametrize("question", ["What did Russia reportedly give North Korea in exchange?",
+                                      "Who greeted Vladimir Putin when he arrived in Pyongyang?"])
+def test_a_real_draft_is_shown_only_with_its_facts_in_the_cited_sentences(seed_pipeline, monkeypatch, question):
+    # The model's own words (prefer_quotes off, so it is asked even on strong evidence): whatever it writes, what
+    # is shown holds no number or name that the sentences it cites (or the question) do not.
+    from qa_bot.answer import strip_citations, unsupported_facts
+
+    monkeypatch.setattr(seed_pipeline.answerer.config, "prefer_quotes", False)
+    answer = seed_pipeline.ask(question)
+    assert not answer.declined and answer.citations and "generate_s" in answer.timings
+    if answer.path == "generated":
+        cited = " ".join(c.quote for c in answer.citations)
+        assert not unsupported_facts(strip_citations(answer.text), f"{cited} {question}"), answer.text
+
+
 def test_question_the_articles_do_not_answer_is_declined(seed_pipeline):
     answer = seed_pipeline.ask("Who is the president of France?")
     assert answer.declined and not answer.citations

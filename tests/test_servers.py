@@ -385,8 +385,10 @@ def test_ask_and_summarize_through_qa_bot_llm_url_match_in_process(model_server,
     import chromadb
 
     client = chromadb.EphemeralClient()
-    # refusal_threshold 0: the model is always asked, so its drafts are compared even where the bot would decline
-    base = dict(index_dir=tmp_path / "index", collection="llm-check", refusal_threshold=0.0, _env_file=None)
+    # refusal_threshold 0 and no quote-first: the model is always asked, so its drafts are compared even where the
+    # bot would decline or quote
+    base = dict(index_dir=tmp_path / "index", collection="llm-check", refusal_threshold=0.0, prefer_quotes=False,
+                _env_file=None)
     local_llm, remote_llm = Recorder(real_generator), Recorder(_server_generator(model_server))
     local = Pipeline(Settings(**base), embedder=real_embedder, generator=local_llm, client=client)
     local.ingest([SEED])

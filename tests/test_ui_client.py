@@ -102,8 +102,9 @@ def served(tmp_path_factory):
     corpus.mkdir()
     (corpus / "volcano.txt").write_text(VOLCANO)
     (corpus / "budget.md").write_text(BUDGET)
+    # prefer_quotes=False: these tests drive the model (streaming, queueing, its errors), which a quote would skip
     settings = Settings(index_dir=root / "index", collection=f"ui{uuid.uuid4().hex[:10]}", refusal_threshold=0.3,
-                        max_upload_mb=1, _env_file=None)
+                        max_upload_mb=1, prefer_quotes=False, _env_file=None)
     generator = CountingGenerator(reply)
     pipeline = Pipeline(settings, embedder=FakeEmbedder(), generator=generator, client=chromadb.EphemeralClient())
     pipeline.ingest([corpus])
