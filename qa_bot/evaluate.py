@@ -495,7 +495,8 @@ def evaluate_qa(settings, gold_path: Path | str, corpus: Path | str | None = Non
     metrics["settings"] = {"fusion": settings.fusion, "candidates": settings.candidates, "top_k": settings.top_k,
                            "evidence_sentences": settings.evidence_sentences, "temperature": settings.temperature,
                            "seed": settings.seed, "max_answer_tokens": settings.max_answer_tokens,
-                           "chunk_tokens": settings.chunk_tokens, "chunk_overlap_tokens": settings.chunk_overlap_tokens}
+                           "chunk_tokens": settings.chunk_tokens, "chunk_overlap_tokens": settings.chunk_overlap_tokens,
+                           "extract_threshold": settings.extract_threshold, "prefer_quotes": settings.prefer_quotes}
     if out is not None:
         _write_qa_outputs(Path(out), rows, metrics)
     return metrics
@@ -697,7 +698,8 @@ def _write_qa_outputs(out: Path, rows: list[dict], metrics: dict) -> None:
         + (f", corpus `{corpus['path']}` ({corpus.get('docs')} documents, sha256 {corpus['sha256'][:12]}…)" if corpus else ""),
         f"- **model**: `{metrics['model']}` · **embedder**: `{metrics['embedder']}` · **prompt**: `{metrics['prompt']}`",
         f"- **retrieval**: k={metrics['k']}, fusion {metrics['settings']['fusion']}, "
-        f"refusal threshold {metrics['refusal_threshold']}",
+        f"refusal threshold {metrics['refusal_threshold']}, quote threshold {metrics['settings'].get('extract_threshold')}"
+        + (" (strong evidence quoted without the model)" if metrics["settings"].get("prefer_quotes") else ""),
         f"- **latency per question**: p50 {_fmt(metrics['latency_p50_s'])} s, p95 {_fmt(metrics['latency_p95_s'])} s "
         f"(models loaded beforehand in {metrics['warmup_s']} s)",
     ]

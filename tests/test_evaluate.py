@@ -252,6 +252,8 @@ def test_evaluate_qa_end_to_end_on_fakes(qa_files, settings, fake_embedder, ephe
     assert first["refusal_rate"] == 1.0 and first["false_refusal_rate"] == 0.0
     assert first["k"] == settings.top_k and first["model"] == "scripted-llm" and first["embedder"] == "fake-embedder"
     assert first["prompt"].startswith("answer.txt@")
+    # the report says how answers were made: whether strong evidence was quoted without the model
+    assert (first["settings"]["prefer_quotes"], first["settings"]["extract_threshold"]) == (False, settings.extract_threshold)
     assert first["paths"]["declined"] == pytest.approx(1 / 3, abs=1e-4)
     assert set(first["by_type"]) == {"number", "factual", "unanswerable"}
     assert set(QA_KEYS) - {"k", "model", "embedder", "prompt"} <= set(first["by_type"]["number"])
@@ -272,6 +274,7 @@ def test_evaluate_qa_end_to_end_on_fakes(qa_files, settings, fake_embedder, ephe
     assert json.loads((out / "metrics.json").read_text())["answer_accuracy"] == 1.0
     report = (out / "report.md").read_text()
     assert "](accuracy_by_type.png)" in report and "](latency.png)" in report and "| number |" in report
+    assert f"quote threshold {settings.extract_threshold}" in report and "quoted without the model" not in report
 
     second = evaluate_qa(settings, gold, corpus=corpus, progress=False, generator=ScriptedGenerator(_reply), **fakes)
     assert second["corpus"]["reused"] is True
