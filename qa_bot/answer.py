@@ -230,8 +230,8 @@ class Answerer:
                 t0 = time.perf_counter()
                 draft = self._generate(standalone, evidence)
                 timings["generate_s"] = time.perf_counter() - t0
-                may_quote = (strong and not self.config.prefer_quotes) or (
-                    not strong and answers_by_itself(ranked[0], standalone))
+                # strong evidence was already tried as a quote when quotes come first
+                may_quote = not self.config.prefer_quotes if strong else answers_by_itself(ranked[0], standalone)
                 if not (self._use_draft(answer, standalone, draft, evidence)
                         or (may_quote and self._use_quote(answer, standalone, evidence))):
                     answer.notes.append("evidence too weak to quote and the draft did not verify")

@@ -220,12 +220,9 @@ class Summarizer:
         if messages is None:
             return fallback
         line = clean_line(generator.generate(messages, max_tokens=60, stop=["\n"]))
-        # The checks that catch invented facts: every name and number from what the model was shown (a name it
-        # brought itself comes from its own memory, even when the article happens to hold it elsewhere) and from the
-        # article, and most content words too (from anywhere in the article: a faithful line may well use words of
-        # sentences it was not shown).
-        shown = " ".join([title, *picked])
-        if (len(line.split()) >= 6 and states_the_news(line) and is_faithful(line, shown) and is_faithful(line, text)
+        # Most content words may come from anywhere in the article: a faithful line may well use words of sentences
+        # it was not shown.
+        if (len(line.split()) >= 6 and _states_only_what_was_shown(line, title, picked, text)
                 and _grounded(line, sentences, ONE_LINE_GROUNDING)):
             line = one_line(line)
             if is_one_line(line):
@@ -243,13 +240,12 @@ class Summarizer:
                              render=lambda shown: {"title": title or "(none)",
                                                     "sentences": "\n".join(f"- {s}" for s in shown)})
         kept: list[str] = []
-        shown = " ".join([title, *picked])
         if messages is not None:
             draft = generator.generate(messages, max_tokens=PARAGRAPH_TOKENS)
             for part in re.split(r"(?<=[.!?])\s+", " ".join(draft.split())):
                 part = _PREAMBLE_RE.sub("", re.sub(r"[*_#`>]+", "", part)).strip()
-                if (len(part.split()) >= 5 and part.endswith((".", "!", "?")) and states_the_news(part)
-                        and is_faithful(part, shown) and is_faithful(part, article) and _grounded(part, picked)
+                if (len(part.split()) >= 5 and part.endswith((".", "!", "?"))
+                        and _states_only_what_was_shown(part, title, picked, article) and _grounded(part, picked)
                         and part not in kept):
                     kept.append(part)
         if len(kept) >= 3:
@@ -278,6 +274,13 @@ class Summarizer:
                 return messages
             shown.pop()
         return None
+
+
+def _states_only_what_was_shown(line: str, title: str, picked: Sequence[str], article: str) -> bool:
+    """The checks that catch invented facts in a model line: it states the news, and every name and number in it is
+    in what the model was shown (a name it brought itself comes from its own memory, even when the article happens
+    to hold it elsewhere) and in the article."""
+    return states_the_news(line) and is_faithful(line, " ".join([title, *picked])) and is_faithful(line, article)
 
 
 def _bounded(sentence: str) -> str:
