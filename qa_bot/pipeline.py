@@ -9,15 +9,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
 
-from .answer import AnswerConfig, AnswerEvent, Answerer
+from .answering import AnswerEvent, Answerer, bundled_models
 from .embed import Embedder, make_embedder
 from .errors import IndexNotFoundError, QABotError
-from .evidence import EvidenceWeights
 from .generate import Generator, make_generator
 from .ingest import IngestReport, Progress, ingest_documents
 from .load import LoadIssue, load_paths
 from .prompts import load_prompt
-from .records import Answer, Document
+from .records import Answer, Document, Turn
 from .retrieve import Filters, Retriever, lexical_strategy
 from .settings import Settings
 from .store import ChromaStore, DocumentRecord, index_bytes, make_client
@@ -98,14 +97,9 @@ class Pipeline:
     @cached_property
     def answerer(self) -> Answerer:
         s = self.settings
-        config = AnswerConfig(top_k=s.top_k, evidence_sentences=s.evidence_sentences,
-                              evidence_margin=s.evidence_margin,
-                              refusal_threshold=s.refusal_threshold,
-                              extract_threshold=s.extract_threshold, prefer_quotes=s.prefer_quotes,
-                              max_answer_tokens=s.max_answer_tokens,
-                              max_question_chars=s.max_question_chars, weights=EvidenceWeights())
-        return Answerer(self.retriever, self.embedder, lambda: self.generator,
-                        load_prompt("answer", s.prompts_dir), load_prompt("rewrite", s.prompts_dir), config)
+        models = bundled_models(str(s.answer.answer_model) if s.answer.answer_model else None)
+        return Answerer(self.retriever, self.embedder, lambda: self.generator, load_prompt("answer", s.prompts_dir),
+                        s.answer, models)
 
     @cached_property
     def summarizer(self) -> Summarizer:
@@ -135,13 +129,13 @@ class Pipeline:
         if self.store().count_chunks() == 0:
             raise IndexNotFoundError(f"the index at {self.where} is empty; add articles with: qa-bot ingest PATH")
 
-    def ask(self, question: str, history: Sequence[tuple[str, str]] = (), filters: Filters | None = None,
+    def ask(self, question: str, history: Sequence[Turn | tuple[str, str]] = (), filters: Filters | None = None,
             k: int | None = None) -> Answer:
         self.check_model()
         self._require_chunks()
         return self.answerer.answer(question, history, filters, k)
 
-    def ask_stream(self, question: str, history: Sequence[tuple[str, str]] = (), filters: Filters | None = None,
+    def ask_stream(self, question: str, history: Sequence[Turn | tuple[str, str]] = (), filters: Filters | None = None,
                    k: int | None = None) -> Iterator[AnswerEvent]:
         self.check_model()
         self._require_chunks()

