@@ -10,7 +10,6 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from .chunk import split_sentences
 from .embed import Embedder
 from .errors import QuestionError
 from .evidence import (
@@ -25,10 +24,9 @@ from .generate import Generator
 from .prompts import Prompt
 from .records import Answer, Citation
 from .retrieve import Filters, Retriever
-from .text import content_stems, fold, names, numbers, words
+from .text import content_stems, fold, names, numbers, split_sentences, strip_citations, words
 
 DECLINE_TEXT = "The articles I have do not say. Here are the closest passages I found."
-_CITATION_RE = re.compile(r"\s*[\[(【]\s*(?:source\s*)?\d+(?:\s*[,;-]\s*\d+)*\s*[\])】]", re.IGNORECASE)
 _MODEL_DECLINE_RE = re.compile(r"(do(es)? not say|don'?t know|not (mentioned|stated|provided|specified|known|clear)|no information|cannot (answer|determine)|unknown|unclear)", re.IGNORECASE)
 
 
@@ -74,10 +72,6 @@ def validate_question(question: str, max_chars: int) -> str:
 # "The evidence is a letter …", "The article says …": a small model describing its input instead of answering.
 _META_RE = re.compile(r"\s*(?:the |this |that )?(?:evidence|articles?|passages?|text|sources?|quotes?|context)\b(?! of\b)", re.IGNORECASE)
 _DRAFT_PREAMBLE_RE = re.compile(r"^\s*(the (short |final )?answer( to the question)? is\s*:?|answer\s*:)\s*", re.IGNORECASE)
-
-
-def strip_citations(text: str) -> str:
-    return _CITATION_RE.sub("", text).strip()
 
 
 def clean_draft(text: str) -> str:

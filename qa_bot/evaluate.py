@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import GoldFormatError, IndexNotFoundError, InputError, QABotError
+from .text import strip_citation_marks
 
 __all__ = [
     "GoldItem", "SummaryReference", "load_gold", "load_summary_references", "normalize_answer", "answer_contains",
@@ -213,7 +214,6 @@ _QUOTES = str.maketrans({
 })
 _ASCII_PUNCT = set(string.punctuation)
 _ARTICLES_RE = re.compile(r"\b(a|an|the)\b")
-_CITATION_MARK_RE = re.compile(r"\s*\[\s*\d+(?:\s*[,;-]\s*\d+)*\s*\]")
 
 
 def normalize_answer(text: str) -> str:
@@ -227,11 +227,6 @@ def normalize_answer(text: str) -> str:
         out.append(" " if unicodedata.category(ch).startswith("P") else ch)
     text = _ARTICLES_RE.sub(" ", "".join(out))
     return " ".join(text.split())
-
-
-def strip_citation_marks(text: str) -> str:
-    """The answer without its ``[n]`` source markers (they are not part of the answer)."""
-    return _CITATION_MARK_RE.sub("", text or "").strip()
 
 
 def answer_contains(answer_text: str, golds: Sequence[str]) -> bool:

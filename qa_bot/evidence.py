@@ -12,40 +12,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .chunk import split_sentences
 from .records import Chunk, Hit
 from .text import (
-    MONTH_NAMES,
+    CALENDAR_WORDS,
     STOPWORDS,
     content_stems,
     date_words,
     fold,
+    has_calendar_date,
     has_date,
     has_number,
+    looks_like_injection,
     names,
+    split_sentences,
     stem,
     term_weights,
     words,
 )
-
-# Article text is untrusted: sentences addressed to a language model are never used as evidence.
-_INJECTION_RE = re.compile(
-    r"\b(ignore|disregard|forget|override)\s+(?:(?:all|any|of|the)\s+)*"
-    r"(?:previous|prior|above|earlier|preceding|original|system|your|my|all|any)\s+"
-    r"(?:instructions|prompts?|rules|directions|guidelines)\b"
-    r"|\b(?:ignore|disregard|forget)\s+(?:all\s+(?:of\s+)?)?the\s+above\b"
-    r"|\b(?:forget|ignore)\s+(?:everything|all)\s+(?:that\s+)?you(?:'ve| have| were| had)?\s+(?:been\s+)?(?:told|taught)"
-    r"|\b(system|assistant)\s*:|reveal (your|the) (system )?prompt|you are (now )?(an? )?(ai|assistant|language model)"
-    r"|\bnew instructions\b|\bjailbreak\b|\bdeveloper mode\b|\bas an ai (?:language )?model\b"
-    r"|\byou must (?:now )?(?:answer|reply|respond|say|print|output)\b"
-    # chat-template role tokens: llama.cpp would parse them as real turns if they reached the prompt
-    r"|<\|[a-z_]{2,20}\|>|\[/?INST\]|<</?SYS>>|(?:^|\s)#{2,}\s*(?:instruction|system|response|assistant)\b",
-    re.IGNORECASE,
-)
-
-
-def looks_like_injection(sentence: str) -> bool:
-    return bool(_INJECTION_RE.search(sentence))
 
 
 @dataclass
@@ -119,28 +102,12 @@ def new_names(sentence: str, question: str, known_names: frozenset[str] | set[st
     modifiers = {fold(m) for m in re.findall(r"(?<![\w’'])[A-Z][\w.’']*-[a-z][\w-]*", sentence)}
     found = set()
     for name in proper_names(sentence, known_names) - asked:
-        if name in _CALENDAR_WORDS or name in modifiers:
+        if name in CALENDAR_WORDS or name in modifiers:
             continue
         if any(len(w) >= 4 and len(name) >= 4 and (w.startswith(name) or name.startswith(w)) for w in asked):
             continue
         found.add(name)
     return found
-
-
-_CALENDAR_WORDS = frozenset(
-    [m.lower() for m in MONTH_NAMES] + [m.lower()[:3] for m in MONTH_NAMES]
-    + "sept monday tuesday wednesday thursday friday saturday sunday".split()
-)
-_CALENDAR_DATE_RE = re.compile(
-    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b"
-    r"|\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b"
-    r"|\b\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}\b"
-)
-
-
-def has_calendar_date(text: str) -> bool:
-    """A day of a month ("March 3", "3 March", "2025-03-03"), not just a weekday or a year: what "what date" asks."""
-    return bool(_CALENDAR_DATE_RE.search(fold(text)))
 
 
 def answer_type_match(kind: str, sentence: str, question: str, known_names: frozenset[str] | set[str] = frozenset()) -> float:

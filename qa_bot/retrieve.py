@@ -12,14 +12,13 @@ import threading
 from collections import Counter, OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from .embed import Embedder
 from .records import Chunk, Hit
-from .text import date_words
+from .text import date_words, stem, stemmer
 from .store import ChromaStore
 
 
@@ -59,16 +58,6 @@ class Filters:
 LEXICAL_FORMAT = 2  # bump when what is indexed changes, so stale caches are rebuilt
 
 
-@lru_cache(maxsize=1)
-def _stemmer():
-    try:
-        import Stemmer
-
-        return Stemmer.Stemmer("english")
-    except ImportError:  # PyStemmer is a declared dependency; without it BM25 still works on surface forms
-        return None
-
-
 class LexicalIndex:
     """bm25s over every chunk of a collection, persisted next to an embedded index and rebuilt when the store's
     fingerprint changes. Holds only chunk ids, filter fields and the sparse score matrix in memory, not texts."""
@@ -79,7 +68,7 @@ class LexicalIndex:
         self._bm25s = bm25s
         self.store = store
         self.cache_dir = cache_dir
-        self.stemmer = _stemmer()
+        self.stemmer = stemmer()
         fingerprint = store.fingerprint()
         folder = cache_dir / f"{store.name}-v{LEXICAL_FORMAT}-{fingerprint}" if cache_dir else None
         if folder and (folder / "ids.txt").exists():
@@ -172,7 +161,6 @@ class ChromaFullTextIndex:
         self.max_candidates = max_candidates
         self.k1, self.b = k1, b
         self.stopwords = frozenset(bm25s.stopwords.STOPWORDS_EN)
-        self.stemmer = _stemmer()
         self.n_chunks = store.count_chunks()
         sampled = store.sample_chunks(sample)
         lengths = [self._term_counts(_lexical_text(c), {})[0] for c in sampled]
@@ -182,7 +170,7 @@ class ChromaFullTextIndex:
 
     # -- terms ---------------------------------------------------------------------------------------------------
     def _stem(self, word: str) -> str:
-        return _stem_word(word) if self.stemmer else word
+        return stem(word)
 
     def _term_counts(self, text: str, stems: dict[str, str]) -> tuple[int, Counter[str]]:
         """The text's length in terms and how often each of ``stems`` occurs in it, with the terms bm25s indexes
@@ -285,12 +273,6 @@ _TOKEN_RE = re.compile(r"(?u)\b\w\w+\b")  # bm25s's default token pattern
 def _lexical_text(chunk: Chunk) -> str:
     # Headline and date words are searchable too: questions often say "in January 2025".
     return f"{chunk.title}\n{date_words(chunk.published)}\n{chunk.text}"
-
-
-@lru_cache(maxsize=200_000)
-def _stem_word(word: str) -> str:
-    # Candidates are re-read per query; a news vocabulary fits this cache, so each word is stemmed about once.
-    return _stemmer().stemWord(word)
 
 
 class Retriever:

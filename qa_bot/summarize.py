@@ -14,11 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .chunk import split_sentences
-from .evidence import looks_like_injection
 from .generate import Generator
 from .prompts import Prompt
-from .text import content_stems, fold, names, numbers
+from .text import content_stems, fold, looks_like_injection, names, numbers, split_sentences
 
 MAX_WORDS = 30  # a one-line summary: one sentence of at most this many words
 MAX_CHARS = 240  # the same bound for scripts written without spaces
