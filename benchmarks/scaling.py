@@ -32,7 +32,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from qa_bot.chunk import chunk_document  # noqa: E402
-from qa_bot.embed import SentenceTransformerEmbedder  # noqa: E402
+from qa_bot.embedders.torch_backend import SentenceTransformerEmbedder  # noqa: E402
 from qa_bot.load import load_paths  # noqa: E402
 from qa_bot.records import Document  # noqa: E402
 

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from .embed import Embedder
+from .embedders import Embedder
 from .errors import QuestionError
 from .evidence import (
     Evidence,

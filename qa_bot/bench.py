@@ -358,7 +358,8 @@ def measure_startup(settings, baseline_settings, question: str, runs: int, log: 
 
 # --- the whole run ---------------------------------------------------------------------------------------------------
 def run_bench(settings, options: BenchOptions, log: Log = lambda _: None) -> dict:
-    from .embed import SentenceTransformerEmbedder, make_embedder
+    from .embedders import make_embedder
+    from .embedders.torch_backend import SentenceTransformerEmbedder
     from .evaluate import load_gold
     from .load import load_paths
     from .pipeline import Pipeline

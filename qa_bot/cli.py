@@ -14,7 +14,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from .errors import QABotError  # noqa: E402
-from .settings import Settings  # noqa: E402
+from .settings import load_settings  # noqa: E402
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Ask questions about news articles and summarise them, locally.")
@@ -41,8 +41,8 @@ def main(
     overrides = {k: v for k, v in {"index_dir": index_dir, "collection": collection, "model": model,
                                      "chroma_url": chroma_url, "llm_url": llm_url}.items() if v is not None}
     try:
-        ctx.obj = Settings().model_copy(update=overrides)
-    except Exception as err:  # pydantic's ValidationError: a bad QA_BOT_* value
+        ctx.obj = load_settings().model_copy(update=overrides)
+    except QABotError as err:  # a bad QA_BOT_* value
         fail(f"bad setting: {err}")
 
 

@@ -388,7 +388,7 @@ def _count_jsonl_records(path: Path) -> int | None:
 
 def _prepare_corpus(settings, corpus: Path, embedder):
     """Settings pointing at the corpus's own eval collection, built (or reused) now; plus a description of it."""
-    from .embed import embedder_identity
+    from .embedders import embedder_identity
 
     corpus = Path(corpus)
     if not corpus.exists():

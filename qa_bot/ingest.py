@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .chunk import chunk_document
-from .embed import Embedder
+from .embedders import Embedder
 from .load import LoadIssue, load_paths
 from .records import Document
 from .store import ChromaStore

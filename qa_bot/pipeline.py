@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 
 from .answer import AnswerConfig, AnswerEvent, Answerer
-from .embed import Embedder, make_embedder
+from .embedders import Embedder, make_embedder
 from .errors import IndexNotFoundError, QABotError
 from .evidence import EvidenceWeights
 from .generate import Generator, make_generator

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .embed import Embedder
+from .embedders import Embedder
 from .records import Chunk, Hit
 from .text import date_words, stem, stemmer
 from .store import ChromaStore
