@@ -39,7 +39,7 @@ def main() -> None:
         filters = Filters()
         dense = retriever.store.query(retriever.embedder.embed_query(question), retriever.candidates,
                                       filters.chroma_where())
-        lexical = retriever.lexical.search(question, retriever.candidates, filters)
+        lexical = retriever.lexical_index.search(question, retriever.candidates, filters)
         seen = {chunk.chunk_id for chunk, _ in dense}
         retriever.store.get_chunks([chunk_id for chunk_id, _ in lexical if chunk_id not in seen])
 

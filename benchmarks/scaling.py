@@ -165,7 +165,7 @@ def run_one(mode: str, size: int, workdir: Path) -> dict:
         overlap = statistics.mean(
             len({c for c, _ in bm25.search(q["question"], 10)} & {c for c, _ in fts.search(q["question"], 10)}) / 10
             for q in questions)
-        retriever = Retriever(store, embedder, lexical="chroma-fts")
+        retriever = Retriever(store, embedder, lexical_strategy="chroma-fts")
         hybrid_fts_ms = median_ms(lambda q: retriever.search(q["question"], 5), questions)
 
         disk = (workdir / "chroma-data") if server else (workdir / "index")

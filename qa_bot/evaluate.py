@@ -443,7 +443,7 @@ def evaluate_qa(settings, gold_path: Path | str, corpus: Path | str | None = Non
         _index_corpus(pipeline, Path(corpus), corpus_info, progress)
 
     if pipeline.store().count_chunks() == 0:
-        raise IndexNotFoundError(f"the index {settings.collection!r} at {pipeline.where} is empty; add articles with "
+        raise IndexNotFoundError(f"the index {settings.collection!r} at {pipeline.location} is empty; add articles with "
                                  "qa-bot ingest PATH, or pass --corpus FILE")
     missing = _missing_gold_docs(pipeline, gold)
     if missing:
@@ -516,7 +516,7 @@ def _warm_up(pipeline) -> float:
     t0 = time.perf_counter()
     pipeline.embedder.embed_query("warm up")
     _ = pipeline.generator
-    _ = pipeline.retriever.lexical
+    _ = pipeline.retriever.lexical_index
     return time.perf_counter() - t0
 
 

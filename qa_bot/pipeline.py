@@ -67,7 +67,8 @@ class Pipeline:
         return make_client(self.settings)
 
     @property
-    def where(self) -> str:
+    def location(self) -> str:
+        """Where the index lives: the Chroma server's URL, or the index folder."""
         return self.settings.chroma_url or str(self.settings.index_dir)
 
     def store(self, create: bool = False) -> ChromaStore:
@@ -84,7 +85,7 @@ class Pipeline:
                 self.embedder.name,
                 create=create,
                 retries=self.settings.server_retries,
-                where=self.where,
+                location=self.location,
                 lock_dir=None if self.settings.chroma_url else Path(self.settings.index_dir),
             )
         return self._store
@@ -93,7 +94,7 @@ class Pipeline:
     def retriever(self) -> Retriever:
         cache = None if self._client is not None else Path(self.settings.index_dir) / ".bm25"
         return Retriever(self.store(), self.embedder, candidates=self.settings.candidates, rrf_k=self.settings.rrf_k,
-                         fusion=self.settings.fusion, lexical_cache=cache, lexical=lexical_strategy(self.settings))
+                         fusion=self.settings.fusion, lexical_cache=cache, lexical_strategy=lexical_strategy(self.settings))
 
     @cached_property
     def answerer(self) -> Answerer:
@@ -133,7 +134,7 @@ class Pipeline:
 
     def _require_chunks(self) -> None:
         if self.store().count_chunks() == 0:
-            raise IndexNotFoundError(f"the index at {self.where} is empty; add articles with: qa-bot ingest PATH")
+            raise IndexNotFoundError(f"the index at {self.location} is empty; add articles with: qa-bot ingest PATH")
 
     def ask(self, question: str, history: Sequence[tuple[str, str]] = (), filters: Filters | None = None,
             k: int | None = None) -> Answer:
@@ -202,7 +203,7 @@ class Pipeline:
             "docs": store.count_documents(),
             "chunks": store.count_chunks(),
             "embedder": self.embedder.name,
-            "index_dir": self.where,
+            "index_dir": self.location,
             "collection": self.settings.collection,
             # A Chroma server's disk use is not visible from here: None (JSON null), not a false 0.
             "bytes": None if self.settings.chroma_url else index_bytes(Path(self.settings.index_dir)),

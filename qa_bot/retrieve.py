@@ -12,12 +12,15 @@ import threading
 from collections import Counter, OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import get_args
 from pathlib import Path
 
 import numpy as np
 
 from .embedders import Embedder
+from .errors import SettingError
 from .records import Chunk, Hit
+from .settings import Fusion
 from .text import date_words, stem, stemmer
 from .store import ChromaStore
 
@@ -276,12 +279,18 @@ def _lexical_text(chunk: Chunk) -> str:
 
 
 class Retriever:
+    """Dense and BM25 candidates fused by reciprocal rank (``fusion="rrf"``), or one side only (``"dense"``,
+    ``"lexical"``). ``lexical_strategy`` names how the BM25 side is computed (``"bm25s"`` or ``"chroma-fts"``);
+    :attr:`lexical_index` is that index itself."""
+
     def __init__(self, store: ChromaStore, embedder: Embedder, *, candidates: int = 30, rrf_k: int = 60,
-                 fusion: str = "rrf", lexical_cache: Path | None = None, lexical: str = "bm25s"):
-        if lexical not in ("bm25s", "chroma-fts"):
-            raise ValueError(f"unknown lexical strategy {lexical!r}")
+                 fusion: Fusion = "rrf", lexical_cache: Path | None = None, lexical_strategy: str = "bm25s"):
+        if fusion not in get_args(Fusion):
+            raise SettingError(f"QA_BOT_FUSION={fusion!r} is not a fusion; use one of {', '.join(get_args(Fusion))}")
+        if lexical_strategy not in ("bm25s", "chroma-fts"):
+            raise SettingError(f"QA_BOT_LEXICAL={lexical_strategy!r} is not a BM25 strategy; use bm25s or chroma-fts")
         self.store = store
-        self.lexical_strategy = lexical
+        self.lexical_strategy = lexical_strategy
         self.embedder = embedder
         self.candidates = candidates
         self.rrf_k = rrf_k
@@ -293,7 +302,7 @@ class Retriever:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-bot-bm25")
 
     @property
-    def lexical(self) -> LexicalIndex | ChromaFullTextIndex:
+    def lexical_index(self) -> LexicalIndex | ChromaFullTextIndex:
         """The BM25 side, rebuilt (or reloaded from its cache) when the index changed since it was built.
 
         Per query only the two counts are compared (cheap, catches another process's ingest or delete); this
@@ -318,7 +327,7 @@ class Retriever:
         # The BM25 side (its staleness check and its search) runs in a worker thread while this one embeds the
         # query and asks the vector index: both wait mostly outside the GIL, so on 2 cores the two halves overlap.
         lexical_future = None if self.fusion == "dense" else self._pool.submit(
-            lambda: self.lexical.search(query, self.candidates, filters))
+            lambda: self.lexical_index.search(query, self.candidates, filters))
         vector = self.embedder.embed_query(query) if query_vector is None else query_vector
         dense = [] if self.fusion == "lexical" else self.store.query(vector, self.candidates, filters.chroma_where())
         lexical = [] if lexical_future is None else lexical_future.result()
@@ -340,10 +349,6 @@ class Retriever:
             hit.score += 1.0 / (self.rrf_k + rank)
         ranked = sorted(hits.values(), key=lambda h: (-h.score, h.chunk.chunk_id))
         return ranked[:k]
-
-
-def cosine(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.dot(a, b))
 
 
 def lexical_strategy(settings) -> str:
