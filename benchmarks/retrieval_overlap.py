@@ -16,8 +16,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from qa_bot.bench import COLLECTION  # noqa: E402
-from qa_bot.evaluate import load_gold  # noqa: E402
+from qa_bot.eval.bench import COLLECTION  # noqa: E402
+from qa_bot.eval.records import load_gold  # noqa: E402
 from qa_bot.pipeline import Pipeline  # noqa: E402
 from qa_bot.retrieve import Filters  # noqa: E402
 from qa_bot.settings import Settings  # noqa: E402

@@ -12,8 +12,8 @@ import threading
 from collections import Counter, OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import get_args
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 
@@ -21,8 +21,9 @@ from .embedders import Embedder
 from .errors import SettingError
 from .records import Chunk, Hit
 from .settings import Fusion
-from .text import date_words, stem, stemmer
 from .store import ChromaStore
+from .text import date_words, stemmer
+from .text import stem as stem_word
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,7 @@ class ChromaFullTextIndex:
 
     # -- terms ---------------------------------------------------------------------------------------------------
     def _stem(self, word: str) -> str:
-        return stem(word)
+        return stem_word(word)
 
     def _term_counts(self, text: str, stems: dict[str, str]) -> tuple[int, Counter[str]]:
         """The text's length in terms and how often each of ``stems`` occurs in it, with the terms bm25s indexes
