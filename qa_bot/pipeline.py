@@ -5,7 +5,7 @@ shared and guarded, so a UI serving several people queues on it instead of loadi
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 
@@ -115,8 +115,11 @@ class Pipeline:
                           load_prompt("summarize", s.prompts_dir), load_prompt("summarize_long", s.prompts_dir))
 
     # -- operations ----------------------------------------------------------------------------------------------
-    def ingest(self, paths: Iterable[Path | str], progress: Progress | None = None) -> IngestReport:
-        return self.ingest_documents(load_paths(paths), progress)
+    def ingest(self, paths: Iterable[Path | str], progress: Progress | None = None,
+               doc_ids: Mapping[Path, str] | None = None) -> IngestReport:
+        """Index the files and folders (the CLI, the app's examples, browser uploads and the evaluation corpus all
+        come this way); ``doc_ids`` names files given directly (see :func:`~qa_bot.load.load_paths`)."""
+        return self.ingest_documents(load_paths(paths, doc_ids), progress)
 
     def ingest_documents(self, documents: Iterable[Document | LoadIssue], progress: Progress | None = None) -> IngestReport:
         report = ingest_documents(documents, self.store(create=True), self.embedder, self.settings.chunk_tokens,
