@@ -16,6 +16,7 @@ import httpx
 
 
 def free_port() -> int:
+    """A localhost port that is free now (the one helper every test that starts a server uses)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
