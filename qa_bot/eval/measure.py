@@ -197,6 +197,7 @@ def measure_summaries(pipeline, documents) -> dict:
 
 # --- startup ---------------------------------------------------------------------------------------------------------
 def free_port() -> int:
+    """A localhost port that is free now (the benchmark, the load test and the test suite all use this one)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
