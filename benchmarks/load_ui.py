@@ -25,6 +25,7 @@ import psutil
 from gradio_client import Client
 
 from qa_bot.eval.measure import free_port
+from qa_bot.eval.metrics import percentile  # linear interpolation, as statistics.quantiles(method="inclusive")
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -58,10 +59,6 @@ def start_server(index_dir: Path, port: int) -> subprocess.Popen:
         time.sleep(0.5)
     server.kill()
     raise SystemExit("the server did not answer within 5 minutes")
-
-
-def percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
 
 
 def run(users: int, seconds: float, index_dir: Path, questions: list[str]) -> dict:
