@@ -29,9 +29,13 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
 
 def main(argv: list[str] | None = None) -> int:
     from qa_bot.errors import QABotError
-    from qa_bot.settings import Settings
+    from qa_bot.settings import load_settings
 
-    settings = Settings()
+    try:
+        settings = load_settings()
+    except QABotError as err:
+        print(f"Error: bad setting: {err}", file=sys.stderr)
+        return 2
     parser = argparse.ArgumentParser(description="Serve the qa-bot chat in the browser.")
     parser.add_argument("--host", default=settings.host,
                         help="address to listen on (default %(default)s: this machine only); any other needs --auth")

@@ -22,7 +22,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from qa_bot.evaluate import evaluate_summaries, format_summary_table  # noqa: E402
+from qa_bot.eval.summaries import evaluate_summaries  # noqa: E402
+from qa_bot.eval.tables import format_summary_table  # noqa: E402
 from qa_bot.settings import Settings  # noqa: E402
 
 REFS = Path(__file__).with_name("corpus-summary-refs.jsonl")

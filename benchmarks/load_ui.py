@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,14 +24,11 @@ import httpx
 import psutil
 from gradio_client import Client
 
+from qa_bot.eval.measure import free_port
+from qa_bot.eval.metrics import percentile  # linear interpolation, as statistics.quantiles(method="inclusive")
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def environment(index_dir: Path) -> dict[str, str]:
@@ -63,10 +59,6 @@ def start_server(index_dir: Path, port: int) -> subprocess.Popen:
         time.sleep(0.5)
     server.kill()
     raise SystemExit("the server did not answer within 5 minutes")
-
-
-def percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
 
 
 def run(users: int, seconds: float, index_dir: Path, questions: list[str]) -> dict:

@@ -16,8 +16,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from qa_bot.bench import COLLECTION  # noqa: E402
-from qa_bot.evaluate import load_gold  # noqa: E402
+from qa_bot.eval.bench import COLLECTION  # noqa: E402
+from qa_bot.eval.records import load_gold  # noqa: E402
 from qa_bot.pipeline import Pipeline  # noqa: E402
 from qa_bot.retrieve import Filters  # noqa: E402
 from qa_bot.settings import Settings  # noqa: E402
@@ -39,7 +39,7 @@ def main() -> None:
         filters = Filters()
         dense = retriever.store.query(retriever.embedder.embed_query(question), retriever.candidates,
                                       filters.chroma_where())
-        lexical = retriever.lexical.search(question, retriever.candidates, filters)
+        lexical = retriever.lexical_index.search(question, retriever.candidates, filters)
         seen = {chunk.chunk_id for chunk, _ in dense}
         retriever.store.get_chunks([chunk_id for chunk_id, _ in lexical if chunk_id not in seen])
 

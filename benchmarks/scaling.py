@@ -32,7 +32,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from qa_bot.chunk import chunk_document  # noqa: E402
-from qa_bot.embed import SentenceTransformerEmbedder  # noqa: E402
+from qa_bot.embedders.torch_backend import SentenceTransformerEmbedder  # noqa: E402
 from qa_bot.load import load_paths  # noqa: E402
 from qa_bot.records import Document  # noqa: E402
 
@@ -165,7 +165,7 @@ def run_one(mode: str, size: int, workdir: Path) -> dict:
         overlap = statistics.mean(
             len({c for c, _ in bm25.search(q["question"], 10)} & {c for c, _ in fts.search(q["question"], 10)}) / 10
             for q in questions)
-        retriever = Retriever(store, embedder, lexical="chroma-fts")
+        retriever = Retriever(store, embedder, lexical_strategy="chroma-fts")
         hybrid_fts_ms = median_ms(lambda q: retriever.search(q["question"], 5), questions)
 
         disk = (workdir / "chroma-data") if server else (workdir / "index")

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from qa_bot.evaluate import load_summary_references  # noqa: E402
+from qa_bot.eval.records import load_summary_references  # noqa: E402
 from qa_bot.pipeline import Pipeline  # noqa: E402
 from qa_bot.settings import Settings  # noqa: E402
 from qa_bot.summarize import lead_sentence, one_line, source_sentences  # noqa: E402

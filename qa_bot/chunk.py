@@ -3,57 +3,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from .records import Chunk, Document
+from .text import Span, split_sentences
 
 TokenCounter = Callable[[Sequence[str]], list[int]]  # word-pieces of each text, special tokens excluded
-
-# Abbreviations after which a full stop does not end a sentence.
-_ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "mt", "gen", "col", "lt", "sgt", "capt", "gov", "sen", "rep",
-    "rev", "hon", "pres", "vs", "etc", "inc", "corp", "ltd", "co", "no", "jan", "feb", "mar", "apr", "jun", "jul",
-    "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k", "u.n", "e.g", "i.e", "a.m", "p.m", "approx", "dept", "est",
-    "fig", "ft", "mass", "calif", "fla", "ind", "wash", "ariz", "conn", "penn", "tenn", "va",
-}
-# A candidate boundary: end punctuation (with closing quotes/brackets), whitespace, then something that can start one.
-_BOUNDARY_RE = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ])|\n+")
-
-
-@dataclass(frozen=True)
-class Span:
-    start: int
-    end: int
-
-
-def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[Span]:
-    """Sentence spans of ``text[start:end]`` (offsets into ``text``), whitespace trimmed, none empty.
-
-    Paragraph breaks always end a sentence; ``.``/``!``/``?`` do unless they close a known abbreviation or a single
-    initial ("J. R. Smith")."""
-    end = len(text) if end is None else end
-    spans: list[Span] = []
-    cursor = start
-    for match in _BOUNDARY_RE.finditer(text, start, end):
-        if match.group().startswith(".") and not match.group().startswith(".."):
-            word = re.search(r"([\w.]+)$", text[cursor : match.start()])
-            token = word.group(1).lower() if word else ""
-            if token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
-                continue
-        _append(text, cursor, match.end() if match.group()[0] != "\n" else match.start(), spans)
-        cursor = match.end()
-    _append(text, cursor, end, spans)
-    return spans
-
-
-def _append(text: str, start: int, end: int, spans: list[Span]) -> None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    if end > start:
-        spans.append(Span(start, end))
-
 
 def _split_long(text: str, span: Span, count: int, limit: int, count_tokens: TokenCounter) -> list[Span]:
     """Cut a sentence longer than ``limit`` word-pieces at word boundaries into pieces that fit."""

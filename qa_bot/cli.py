@@ -14,7 +14,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from .errors import QABotError  # noqa: E402
-from .settings import Settings  # noqa: E402
+from .settings import load_settings  # noqa: E402
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Ask questions about news articles and summarise them, locally.")
@@ -41,8 +41,8 @@ def main(
     overrides = {k: v for k, v in {"index_dir": index_dir, "collection": collection, "model": model,
                                      "chroma_url": chroma_url, "llm_url": llm_url}.items() if v is not None}
     try:
-        ctx.obj = Settings().model_copy(update=overrides)
-    except Exception as err:  # pydantic's ValidationError: a bad QA_BOT_* value
+        ctx.obj = load_settings().model_copy(update=overrides)
+    except QABotError as err:  # a bad QA_BOT_* value
         fail(f"bad setting: {err}")
 
 
@@ -236,7 +236,8 @@ def eval_qa(
     json_out: Annotated[bool, typer.Option("--json", help="Print the metrics as one JSON object.")] = False,
 ) -> None:
     """Score answers against a gold set: accuracy, F1, retrieval, citations, refusals, latency."""
-    from .evaluate import evaluate_qa, format_qa_table
+    from .eval.qa import evaluate_qa
+    from .eval.tables import format_qa_table
 
     metrics = evaluate_qa(ctx.obj, gold, corpus=corpus, limit=limit, out=out, progress=not json_out)
     typer.echo(json.dumps(metrics, ensure_ascii=False) if json_out else format_qa_table(metrics))
@@ -252,7 +253,8 @@ def eval_summaries(
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """ROUGE, faithfulness and one-line rate of the summaries, beside the lead-1 baseline."""
-    from .evaluate import evaluate_summaries, format_summary_table
+    from .eval.summaries import evaluate_summaries
+    from .eval.tables import format_summary_table
 
     metrics = evaluate_summaries(ctx.obj, references, limit=limit, out=out, progress=not json_out)
     typer.echo(json.dumps(metrics, ensure_ascii=False) if json_out else format_summary_table(metrics))
@@ -265,7 +267,7 @@ def eval_extraction(
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """How clean is the text extracted from web pages (shingle precision/recall/F1)."""
-    from .eval_extraction import evaluate_extraction
+    from .eval.extraction import evaluate_extraction
 
     metrics = evaluate_extraction(html_dir, progress=not json_out)
     if json_out:
@@ -291,7 +293,8 @@ def bench(
     startup: Annotated[bool, typer.Option(help="Also time `python app.py` and `qa-bot ask` start-up.")] = True,
 ) -> None:
     """Time ingest, retrieval, answers, summaries and start-up beside the straightforward baseline."""
-    from .bench import BenchOptions, format_bench_table, run_bench
+    from .eval.bench import BenchOptions, run_bench
+    from .eval.tables import format_bench_table
 
     options = BenchOptions(corpus=corpus, gold=gold, work_dir=work_dir, sample_chunks=sample_chunks, questions=questions,
                            summaries=summaries, reuse_index=reuse_index, rebuild_baseline=rebuild_baseline,

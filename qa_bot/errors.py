@@ -6,6 +6,10 @@ class QABotError(Exception):
     """Base class: ``str(err)`` is a complete, user-facing sentence naming the fix."""
 
 
+class SettingError(QABotError):
+    """A setting (QA_BOT_* variable, .env entry or flag) has a value qa-bot does not know."""
+
+
 class InputError(QABotError):
     """A file, record or question the user gave cannot be used as it is."""
 

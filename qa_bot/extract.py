@@ -21,7 +21,7 @@ Dependency note: trafilatura imports jusText, which imports ``lxml.html.clean``;
 in the separate ``lxml_html_clean`` package. It is declared in pyproject.toml; if it is missing, importing
 trafilatura fails and :func:`extract_article` raises an ImportError that says ``pip install lxml_html_clean``.
 
-Benchmark (``qa_bot.eval_extraction`` on the 181-page article-extraction benchmark): see the module docstring there.
+Benchmark (``qa_bot.eval.extraction`` on the 181-page article-extraction benchmark): see the module docstring there.
 """
 from __future__ import annotations
 

@@ -1,14 +1,25 @@
-"""Ingest: load → clean → chunk → embed → store, one document at a time so a failure costs one document."""
+"""Ingest: load → clean → chunk → embed → store, in batches of documents.
+
+What a failure costs depends on where it happens:
+
+- a file or record that cannot be read or cleaned is a :class:`~qa_bot.load.LoadIssue` in the report; the other
+  documents are indexed as if it were not there;
+- anything that fails while chunking, embedding or storing a batch (a model that cannot load, a Chroma server that
+  stays down, a full disk) ends the run with that error. The batches written before it stay indexed; the failed
+  batch may leave chunks without their registry record, and the writes-pending flag stays set, so the next ingest
+  sweeps them and writes the batch again (unchanged documents are skipped by their content hash).
+
+Documents are gathered ``batch_docs`` (32 by default) at a time so that each batch costs one embedding call and a
+few store calls instead of a few per document."""
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from .chunk import chunk_document
-from .embed import Embedder
-from .load import LoadIssue, load_paths
+from .embedders import Embedder
+from .load import LoadIssue
 from .records import Document
 from .store import ChromaStore
 
@@ -123,7 +134,3 @@ def ingest_documents(
         store.finish_writes()  # not reached when anything above failed: the next ingest then sweeps
     return report
 
-
-def ingest_paths(paths: Iterable[Path | str], store: ChromaStore, embedder: Embedder, chunk_tokens: int,
-                 overlap_tokens: int, progress: Progress | None = None) -> IngestReport:
-    return ingest_documents(load_paths(paths), store, embedder, chunk_tokens, overlap_tokens, progress)

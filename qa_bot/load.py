@@ -8,7 +8,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -307,8 +307,12 @@ def _parse_raw_jsonl_line(path: Path, raw: bytes | None, number: int) -> Documen
     return _parse_jsonl_line(path, line, number)
 
 
-def iter_files(paths: Iterable[Path]) -> Iterator[tuple[Path, str | None] | LoadIssue]:
-    """Expand folders recursively into supported files. Yields (file, doc_id) pairs or issues for missing paths."""
+def iter_files(paths: Iterable[Path], doc_ids: Mapping[Path, str] | None = None,
+               ) -> Iterator[tuple[Path, str | None] | LoadIssue]:
+    """Expand folders recursively into supported files. Yields (file, doc_id) pairs or issues for missing paths.
+
+    A file inside a folder is named by its path below the folder; a file given directly by ``doc_ids[file]`` if
+    there, else (``None``) by its own name."""
     for path in paths:
         path = Path(path)
         if not path.exists():
@@ -321,12 +325,15 @@ def iter_files(paths: Iterable[Path]) -> Iterator[tuple[Path, str | None] | Load
             for file in files:
                 yield file, slug_id(file.relative_to(path))
         else:
-            yield path, None
+            yield path, (doc_ids or {}).get(path)
 
 
-def load_paths(paths: Iterable[Path | str]) -> Iterator[Document | LoadIssue]:
-    """All documents under the given files and folders, with an issue for each thing that could not be read."""
-    for item in iter_files(Path(p) for p in paths):
+def load_paths(paths: Iterable[Path | str], doc_ids: Mapping[Path, str] | None = None,
+               ) -> Iterator[Document | LoadIssue]:
+    """All documents under the given files and folders, with an issue for each thing that could not be read.
+    ``doc_ids`` names files given directly (an upload is named after its cleaned name, not its temporary path);
+    a .jsonl's records always carry their own ids."""
+    for item in iter_files((Path(p) for p in paths), doc_ids):
         if isinstance(item, LoadIssue):
             yield item
         else:

@@ -5,12 +5,12 @@ shared and guarded, so a UI serving several people queues on it instead of loadi
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 
 from .answering import AnswerEvent, Answerer, bundled_models
-from .embed import Embedder, make_embedder
+from .embedders import Embedder, make_embedder
 from .errors import IndexNotFoundError, QABotError
 from .generate import Generator, make_generator
 from .ingest import IngestReport, Progress, ingest_documents
@@ -66,7 +66,8 @@ class Pipeline:
         return make_client(self.settings)
 
     @property
-    def where(self) -> str:
+    def location(self) -> str:
+        """Where the index lives: the Chroma server's URL, or the index folder."""
         return self.settings.chroma_url or str(self.settings.index_dir)
 
     def store(self, create: bool = False) -> ChromaStore:
@@ -83,7 +84,7 @@ class Pipeline:
                 self.embedder.name,
                 create=create,
                 retries=self.settings.server_retries,
-                where=self.where,
+                location=self.location,
                 lock_dir=None if self.settings.chroma_url else Path(self.settings.index_dir),
             )
         return self._store
@@ -92,7 +93,7 @@ class Pipeline:
     def retriever(self) -> Retriever:
         cache = None if self._client is not None else Path(self.settings.index_dir) / ".bm25"
         return Retriever(self.store(), self.embedder, candidates=self.settings.candidates, rrf_k=self.settings.rrf_k,
-                         fusion=self.settings.fusion, lexical_cache=cache, lexical=lexical_strategy(self.settings))
+                         fusion=self.settings.fusion, lexical_cache=cache, lexical_strategy=lexical_strategy(self.settings))
 
     @cached_property
     def answerer(self) -> Answerer:
@@ -108,8 +109,11 @@ class Pipeline:
                           load_prompt("summarize", s.prompts_dir), load_prompt("summarize_long", s.prompts_dir))
 
     # -- operations ----------------------------------------------------------------------------------------------
-    def ingest(self, paths: Iterable[Path | str], progress: Progress | None = None) -> IngestReport:
-        return self.ingest_documents(load_paths(paths), progress)
+    def ingest(self, paths: Iterable[Path | str], progress: Progress | None = None,
+               doc_ids: Mapping[Path, str] | None = None) -> IngestReport:
+        """Index the files and folders (the CLI, the app's examples, browser uploads and the evaluation corpus all
+        come this way); ``doc_ids`` names files given directly (see :func:`~qa_bot.load.load_paths`)."""
+        return self.ingest_documents(load_paths(paths, doc_ids), progress)
 
     def ingest_documents(self, documents: Iterable[Document | LoadIssue], progress: Progress | None = None) -> IngestReport:
         report = ingest_documents(documents, self.store(create=True), self.embedder, self.settings.chunk_tokens,
@@ -127,7 +131,7 @@ class Pipeline:
 
     def _require_chunks(self) -> None:
         if self.store().count_chunks() == 0:
-            raise IndexNotFoundError(f"the index at {self.where} is empty; add articles with: qa-bot ingest PATH")
+            raise IndexNotFoundError(f"the index at {self.location} is empty; add articles with: qa-bot ingest PATH")
 
     def ask(self, question: str, history: Sequence[Turn | tuple[str, str]] = (), filters: Filters | None = None,
             k: int | None = None) -> Answer:
@@ -196,7 +200,7 @@ class Pipeline:
             "docs": store.count_documents(),
             "chunks": store.count_chunks(),
             "embedder": self.embedder.name,
-            "index_dir": self.where,
+            "index_dir": self.location,
             "collection": self.settings.collection,
             # A Chroma server's disk use is not visible from here: None (JSON null), not a false 0.
             "bytes": None if self.settings.chroma_url else index_bytes(Path(self.settings.index_dir)),

@@ -7,12 +7,19 @@ from __future__ import annotations
 
 import hashlib
 import string
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
 from .errors import QABotError
-from .generate import Message
+from .generate import Generator, Message
+
+T = TypeVar("T")
+# Token counts are of the message texts alone; the chat template adds role markers and separators around each one.
+MESSAGE_OVERHEAD_TOKENS = 8
+REPLY_MARGIN_TOKENS = 16  # slack kept free between the prompt plus the reply and the end of the context window
 
 PROMPT_VARIABLES = {
     "answer": {"sentence", "question"},
@@ -74,3 +81,26 @@ def load_prompt(name: str, prompts_dir: Path | None = None) -> Prompt:
         raise QABotError(f"prompt file {path} uses variables {sorted(used)}; it must use exactly {sorted(expected or [])}")
     return Prompt(name=name, system=system, user=user, sha=hashlib.sha256(raw.encode()).hexdigest()[:12],
                   examples=examples)
+
+
+def prompt_tokens(generator: Generator, messages: Sequence[Message]) -> int:
+    """The prompt's size in the model's tokens, chat-template overhead included (an upper estimate)."""
+    return sum(generator.count_tokens(m["content"]) + MESSAGE_OVERHEAD_TOKENS for m in messages)
+
+
+def fits_context(generator: Generator, messages: Sequence[Message], reply_tokens: int) -> bool:
+    """Whether the prompt leaves room for a reply of ``reply_tokens`` in the model's context window."""
+    return prompt_tokens(generator, messages) + reply_tokens + REPLY_MARGIN_TOKENS <= generator.n_ctx
+
+
+def fit_prompt(prompt: Prompt, items: Sequence[T], render: Callable[[list[T]], dict[str, str]],
+               generator: Generator, reply_tokens: int) -> list[Message] | None:
+    """``prompt`` rendered with the longest prefix of ``items`` (best first, at least one) that fits the context with
+    room for the reply: the last items are dropped first. None when not even the first item fits."""
+    shown = list(items)
+    while shown:
+        messages = prompt.render(**render(shown))
+        if fits_context(generator, messages, reply_tokens):
+            return messages
+        shown.pop()
+    return None

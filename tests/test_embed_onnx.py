@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from qa_bot.chunk import chunk_document
-from qa_bot.embed import make_embedder
-from qa_bot.embed_onnx import EmbedderExportError, OnnxEmbedder, SentenceTransformerConfig, ensure_exported
+from qa_bot.embedders import make_embedder
+from qa_bot.embedders.onnx_backend import EmbedderExportError, OnnxEmbedder, SentenceTransformerConfig, ensure_exported
 from qa_bot.errors import ModelNotFoundError
 from qa_bot.load import load_paths
 
@@ -105,7 +105,7 @@ def test_export_is_cached_and_reused(int8, onnx_cache):
 CONCURRENT_EXPORT = textwrap.dedent("""
     import os, sys, time
     from pathlib import Path
-    import qa_bot.embed_onnx as eo
+    import qa_bot.embedders.onnx_backend as eo
 
     log, target = Path(sys.argv[1]), Path(sys.argv[2])
 
@@ -135,7 +135,7 @@ def test_concurrent_processes_export_once_and_never_see_a_partial_file(tmp_path)
 
 
 def test_failed_export_leaves_nothing_behind(tmp_path, monkeypatch):
-    import qa_bot.embed_onnx as eo
+    import qa_bot.embedders.onnx_backend as eo
 
     def broken_export(model_dir, work, target, quantized, config):
         (work / "half.onnx").write_bytes(b"half")
@@ -151,7 +151,7 @@ def test_failed_export_leaves_nothing_behind(tmp_path, monkeypatch):
 def test_stale_exports_are_removed_after_a_new_one(tmp_path, monkeypatch):
     import re
 
-    import qa_bot.embed_onnx as eo
+    import qa_bot.embedders.onnx_backend as eo
 
     monkeypatch.setattr(eo, "export_onnx", lambda m, work, target, q, c: target.write_bytes(b"new"))
     cache = tmp_path / "cache"

@@ -4,11 +4,12 @@ import json
 import pytest
 
 from qa_bot.errors import GoldFormatError
-from qa_bot.evaluate import (
-    QA_KEYS, SUMMARY_KEYS, GoldItem, aggregate_qa, answer_contains, eval_collection_name, evaluate_qa,
-    evaluate_summaries, format_qa_table, format_summary_table, load_gold, load_summary_references, normalize_answer,
-    refusal_curve, score_answer, token_f1,
-)
+from qa_bot.eval.corpus import eval_collection_name
+from qa_bot.eval.metrics import aggregate_qa, answer_contains, normalize_answer, refusal_curve, score_answer, token_f1
+from qa_bot.eval.qa import QA_KEYS, evaluate_qa
+from qa_bot.eval.records import GoldItem, load_gold, load_summary_references
+from qa_bot.eval.summaries import SUMMARY_KEYS, evaluate_summaries
+from qa_bot.eval.tables import format_qa_table, format_summary_table
 from qa_bot.records import Answer, Chunk, Citation, Hit
 
 from .conftest import ScriptedGenerator

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from qa_bot.errors import InputError
-from qa_bot.eval_extraction import evaluate_extraction, metrics_from_scores, score_extraction
+from qa_bot.eval.extraction import evaluate_extraction
+from qa_bot.eval.metrics import metrics_from_scores, score_extraction
 from qa_bot.extract import ExtractedArticle, extract_article
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -10,8 +10,8 @@ import re
 
 import pytest
 
-from qa_bot.evidence import looks_like_injection
 from qa_bot.prompts import load_prompt
+from qa_bot.text import looks_like_injection
 
 from .conftest import ScriptedGenerator
 

@@ -25,7 +25,7 @@ from qa_bot.ui import build_app, launch_app  # noqa: E402
 
 from .conftest import FakeEmbedder, ScriptedGenerator  # noqa: E402
 from .test_pipeline import write_corpus  # noqa: E402
-from .test_reliability import free_port  # noqa: E402
+from .servers import free_port  # noqa: E402
 
 QUESTIONS = {
     "How many residents did officials evacuate from Lowdale?": "Officials evacuated 1,200 residents from Lowdale [1].",

@@ -1,10 +1,10 @@
-"""The embedders give freed heap back to the OS after each batch (see qa_bot.embed.return_freed_memory)."""
+"""The embedders give freed heap back to the OS after each batch (see qa_bot.embedders.memory.return_freed_memory)."""
 import sys
 
 import psutil
 import pytest
 
-from qa_bot.embed import _LIBC, return_freed_memory
+from qa_bot.embedders.memory import _LIBC, return_freed_memory
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux") or _LIBC is None, reason="malloc_trim is glibc's")

@@ -60,7 +60,7 @@ def test_a_failure_on_the_bm25_side_reaches_the_caller(make_pipeline, tmp_path, 
     # the BM25 search runs in a worker thread beside the dense query: its errors must not vanish there
     p = make_pipeline()
     p.ingest([write_corpus(tmp_path)])
-    lexical = p.retriever.lexical
+    lexical = p.retriever.lexical_index
 
     def broken(*args, **kwargs):
         raise RuntimeError("bm25 index unreadable")

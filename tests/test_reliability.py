@@ -11,7 +11,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from qa_bot.errors import QuestionError
 from qa_bot.load import Document, LoadIssue, load_paths
 
 from .conftest import REPO, ScriptedGenerator
+from .servers import free_port
 from .test_pipeline import write_corpus
 
 runner = CliRunner()
@@ -536,12 +536,6 @@ def test_a_question_that_overflows_the_model_context_is_not_a_crash(real_embedde
 
 
 # --- missing, broken or unreachable things: one clear line, non-zero exit --------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def small_real_index(tmp_path_factory):
     """A real on-disk index (MiniLM) of the two-article corpus, for the cases that must get as far as generating."""

@@ -95,7 +95,7 @@ def test_chroma_server_gives_the_embedded_store_answers(lexical, chroma, corpus,
     assert reports[0].chunks == reports[1].chunks
     assert embedded.stats()["chunks"] == server.stats()["chunks"] == reports[0].chunks
     expected_lexical = ChromaFullTextIndex if lexical == "chroma-fts" else LexicalIndex
-    assert isinstance(server.retriever.lexical, expected_lexical)
+    assert isinstance(server.retriever.lexical_index, expected_lexical)
 
     answers = []
     for question in questions:
@@ -124,12 +124,12 @@ def test_auto_uses_chroma_full_text_search_with_a_server(chroma, tmp_path):
     server = Pipeline(settings_for(tmp_path, chroma_url=url_of(chroma), collection="auto-check"),
                       embedder=FakeEmbedder(), generator=ScriptedGenerator())
     server.ingest([SEED])
-    assert isinstance(server.retriever.lexical, ChromaFullTextIndex)
+    assert isinstance(server.retriever.lexical_index, ChromaFullTextIndex)
     hits = server.retriever.search("Putin Pyongyang satellite", k=3)
     assert hits and hits[0].lexical_rank is not None and hits[0].chunk.doc_id == SEED_ID
     embedded = Pipeline(settings_for(tmp_path / "e"), embedder=FakeEmbedder(), generator=ScriptedGenerator())
     embedded.ingest([SEED])
-    assert isinstance(embedded.retriever.lexical, LexicalIndex)
+    assert isinstance(embedded.retriever.lexical_index, LexicalIndex)
 
 
 def test_full_text_lexical_side_follows_filters_and_changes(chroma, tmp_path):
@@ -143,11 +143,11 @@ def test_full_text_lexical_side_follows_filters_and_changes(chroma, tmp_path):
                      title=f"Festival {i}", source="Herald" if i % 2 else "Courier", published=f"2024-0{i + 1}-01",
                      content_hash=f"h{i}") for i in range(4)]
     p.ingest_documents(docs)
-    hits = p.retriever.lexical.search("zeppelin festival", 10, Filters(sources=("Herald",)))
+    hits = p.retriever.lexical_index.search("zeppelin festival", 10, Filters(sources=("Herald",)))
     found = {c.doc_id for c in p.store().get_chunks([cid for cid, _ in hits])}
     assert found == {"d1", "d3"}
     p.delete("d1")
-    found = {c.doc_id for c in p.store().get_chunks([cid for cid, _ in p.retriever.lexical.search("zeppelin", 10)])}
+    found = {c.doc_id for c in p.store().get_chunks([cid for cid, _ in p.retriever.lexical_index.search("zeppelin", 10)])}
     assert found == {"d0", "d2", "d3"}
 
 

@@ -10,7 +10,6 @@ import os
 import queue
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +21,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import REPO
+from .servers import free_port
 from .test_ui_client import BEES_HTML, XSS_JSONL
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -64,12 +64,6 @@ LUMINANCE_JS = """(selector) => {
   }
   return [lum(rgb(color)), lum(rgb(getComputedStyle(el).color))];
 }"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

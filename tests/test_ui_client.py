@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import os
-import socket
 import threading
 import time
 import uuid
@@ -21,6 +20,7 @@ from qa_bot.records import Answer, Citation  # noqa: E402
 from qa_bot.ui import build_app, highlighted_passage, launch_app, render_sources  # noqa: E402
 
 from .conftest import REPO, FakeEmbedder, ScriptedGenerator  # noqa: E402
+from .servers import free_port  # noqa: E402
 
 VOLCANO = ("Volcano erupts near Lowdale\n\nThe Mount Ember volcano erupted on Tuesday, sending ash 5 kilometres high. "
            "Officials evacuated 1,200 residents from the village of Lowdale. Scientists said lava flows were slowing.")
@@ -82,12 +82,6 @@ class CountingGenerator(ScriptedGenerator):
         finally:
             with self._lock:
                 self.active -= 1
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

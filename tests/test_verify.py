@@ -2,7 +2,6 @@
 import pytest
 
 from qa_bot.answer import split_answer_sentences, verify_sentence
-from qa_bot.chunk import split_sentences
 from qa_bot.evidence import (
     Evidence,
     answer_type_match,
@@ -15,6 +14,7 @@ from qa_bot.evidence import (
     select_evidence,
 )
 from qa_bot.records import Chunk
+from qa_bot.text import split_sentences
 
 TEXT = ("Monday, the world's largest coffee chain announced the change at all its stores. "
         "Starbucks said customers must now buy something to use its cafes and restrooms. "

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..embed import Embedder
+from ..embedders import Embedder
 from ..errors import QuestionError
 from ..generate import Generator
 from ..prompts import Prompt

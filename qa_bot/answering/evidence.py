@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..chunk import split_sentences
-from ..evidence import looks_like_injection
 from ..nlp import parse
 from ..records import Chunk, Hit
+from ..text import looks_like_injection, split_sentences
 from .question import QuestionAnalysis, governing_verb, is_content, lemma_of, semantic_role
 from .spans import AnswerSpan, span_candidates, span_signals
 

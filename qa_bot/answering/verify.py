@@ -4,18 +4,17 @@ from __future__ import annotations
 import re
 
 from ..nlp import parse_one
-from ..text import numbers
+from ..text import numbers, strip_citations
 from .question import NAME_LABELS, QuestionAnalysis, is_content, lemma_of
 from .spans import MAX_SPAN_WORDS
 
-_CITATION_RE = re.compile(r"\s*[\[(【]\s*(?:source\s*)?\d+(?:\s*[,;-]\s*\d+)*\s*[\])】]", re.IGNORECASE)
 _PREAMBLE_RE = re.compile(r"^\s*(?:(?:the )?(?:short |direct )?answer(?: to the question)?(?: is)?\s*:?|a\s*:)\s*",
                           re.IGNORECASE)
 
 
 def clean_wording(text: str) -> str:
     """The model's reply without its own [n] markers, an "Answer:" lead-in or wrapping quotes."""
-    text = _CITATION_RE.sub("", text or "").strip()
+    text = strip_citations(text or "")
     text = _PREAMBLE_RE.sub("", text).strip().strip('"“”').strip()
     return text
 

@@ -21,9 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .embed import embedder_identity, resolve_embedder_path, return_freed_memory
-from .locks import exclusive_lock
-from .errors import ModelNotFoundError
+from ..errors import ModelNotFoundError
+from ..locks import exclusive_lock
+from .memory import return_freed_memory
+from .model_files import embedder_identity, resolve_embedder_path
 
 # Bump when the exported graph or the quantisation recipe changes, so older cached files are not reused.
 EXPORT_FORMAT = "eager-attn-opset17-int8-per-channel-v1"

@@ -1,0 +1,270 @@
+"""What each control of the browser chat does, as methods of :class:`Handlers`: plain functions of their inputs
+that return the new values of their outputs, so they can be called (and tested) without a server. The layout
+(``layout.py``) only places the controls and wires their events to these methods.
+
+Each handler that lists articles reads the document registry once (:class:`Library`) and derives every list from
+that one reading: the table, the two article pickers, the source filter and the header."""
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import gradio as gr
+
+from ..errors import IndexNotFoundError, QABotError
+from ..load import JSONL_SUFFIXES, SUPPORTED_SUFFIXES, slug_id
+from ..store import DocumentRecord
+from .render import (
+    chat_text,
+    error_html,
+    esc,
+    note_html,
+    parse_filters,
+    public_text,
+    render_sources,
+    safe_upload_name,
+    user_message,
+)
+
+if TYPE_CHECKING:
+    from ..pipeline import Pipeline
+
+LENGTHS = {"One line": "short", "Paragraph": "paragraph"}
+LIBRARY_HEADERS = ["Title", "Source", "Date", "Chunks", "One-line summary", "ID"]
+EMPTY_LIBRARY = "the library is empty: add articles in the Library tab (or with qa-bot ingest PATH)"
+
+
+def readable_errors(fn: Callable) -> Callable:
+    """For handlers whose outputs have no room for a message: a failure shows as Gradio's error toast, one sentence."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as err:  # noqa: BLE001
+            raise gr.Error(user_message(err)) from None
+
+    return wrapper
+
+
+@dataclass(frozen=True)
+class Library:
+    """One reading of the document registry, and everything the page lists from it."""
+
+    records: Sequence[DocumentRecord]
+    cached_summary: Callable[[DocumentRecord], str | None]
+
+    def rows(self, query: str = "") -> list[list[Any]]:
+        """The library table, filtered by a search over title, source, id and date."""
+        needle = (query or "").casefold().strip()
+        rows = []
+        for r in self.records:
+            if needle and needle not in f"{r.title} {r.source} {r.doc_id} {r.published or ''}".casefold():
+                continue
+            rows.append([r.title or r.doc_id, r.source, r.published or "", r.n_chunks, self.cached_summary(r) or "",
+                         r.doc_id])
+        return rows
+
+    def article_choices(self) -> list[tuple[str, str]]:
+        return [(f"{r.title or r.doc_id} ({r.doc_id})", r.doc_id) for r in self.records]
+
+    def source_choices(self) -> list[str]:
+        return sorted({r.source for r in self.records if r.source})
+
+    def header(self) -> str:
+        chunks = sum(r.n_chunks for r in self.records)
+        n = len(self.records)
+        return (f"**qa-bot** — answers from {n} indexed article{'s' * (n != 1)} ({chunks} passages), "
+                "each sentence checked against the article it cites. Runs on this machine; nothing leaves it.")
+
+
+def expected_documents(path: Path) -> int:
+    """How many articles a file holds, for the progress bar (one per line of a .jsonl)."""
+    if path.suffix.lower() in JSONL_SUFFIXES:
+        with path.open("rb") as handle:
+            return max(1, sum(1 for line in handle if line.strip()))
+    return 1
+
+
+def explain(path: str) -> str:
+    """The note under a summary: how it was made."""
+    return {"generated": "Written by the model and checked against the article.",
+            "extractive": "Taken from the article itself: the model's wording did not pass the checks.",
+            "cached": "From the cache."}.get(path, "")
+
+
+class Handlers:
+    """The event handlers of one app, around one pipeline; all per-person state comes in as arguments."""
+
+    def __init__(self, pipeline: Pipeline):
+        self.pipeline = pipeline
+        self.settings = pipeline.settings
+
+    # -- reading the library -----------------------------------------------------------------------------------------
+    def library(self) -> Library:
+        return Library(self.pipeline.documents(), self.pipeline.cached_summary)
+
+    def library_rows(self, query: str = "") -> list[list[Any]]:
+        return self.library().rows(query)
+
+    def refreshed(self, query: str, selected: str | None = None) -> tuple:
+        """Everything that lists articles, after the library changed: table, library picker (keeping ``selected``
+        if it is still there), summarise picker, source filter, header."""
+        library = self.library()
+        choices = library.article_choices()
+        keep = selected if selected in {v for _, v in choices} else None
+        return (library.rows(query), gr.update(choices=choices, value=keep), gr.update(choices=choices),
+                gr.update(choices=library.source_choices()), library.header())
+
+    def loaded(self) -> tuple:
+        """A page (re)load: source filter, library picker, summarise picker, table, header."""
+        library = self.library()
+        choices = library.article_choices()
+        return (gr.update(choices=library.source_choices()), gr.update(choices=choices), gr.update(choices=choices),
+                library.rows(""), library.header())
+
+    def require_article(self, doc_id: str | None) -> str:
+        doc_id = (doc_id or "").strip()
+        if not doc_id:
+            raise QABotError("pick an article first: click its row in the table or choose it from the list")
+        if self.pipeline.store().document(doc_id) is None:
+            raise QABotError(f"there is no article {doc_id!r} in the library; choose one from the list")
+        return doc_id
+
+    # -- chat ----------------------------------------------------------------------------------------------------
+    def respond(self, message: str, chat: list[dict], history: list[list[str]], k: int, sources: list[str],
+                date_from: str, date_to: str, show_scores: bool) -> Iterator[tuple]:
+        """Stream an answer into the chat: (chat, history, question box, sources panel) after each step."""
+        question = (message or "").strip()
+        chat = list(chat or [])
+        if not question:
+            yield chat, history, message, error_html("Type a question first.")
+            return
+        chat.append({"role": "user", "content": chat_text(question)})
+        chat.append({"role": "assistant", "content": "Searching the articles…"})
+        yield chat, history, "", ""
+        try:
+            filters = parse_filters(sources, date_from, date_to)
+            events = self.pipeline.ask_stream(question, history=[(q, a) for q, a in history or []], filters=filters,
+                                              k=int(k))
+            text, answer = "", None
+            for event in events:
+                if event.kind == "status" and not text:
+                    chat[-1] = {"role": "assistant", "content": chat_text(event.text)}
+                elif event.kind == "token":
+                    text += event.text
+                    chat[-1] = {"role": "assistant", "content": chat_text(text)}
+                elif event.kind == "answer":
+                    answer = event.answer
+                    continue
+                yield chat, history, "", gr.skip()
+            if answer is None:
+                raise RuntimeError("the answer stream ended without an answer")
+            chat[-1] = {"role": "assistant", "content": chat_text(answer.text)}
+            history = [*(history or []), [answer.standalone_question or question, answer.text]]
+            yield chat, history, "", render_sources(answer, bool(show_scores))
+        except Exception as err:  # noqa: BLE001 — a person sees a sentence, never a stack trace
+            message_text = EMPTY_LIBRARY if isinstance(err, IndexNotFoundError) else user_message(err)
+            chat[-1] = {"role": "assistant", "content": chat_text(f"Sorry — {message_text}")}
+            yield chat, history, "", error_html(message_text)
+
+    @staticmethod
+    def clear_chat() -> tuple:
+        return [], [], "", ""
+
+    # -- library -------------------------------------------------------------------------------------------------
+    def upload(self, files: list[str] | None, query: str, selected: str | None,
+               progress: gr.Progress = gr.Progress()) -> tuple:
+        """Index uploaded files through :meth:`Pipeline.ingest`, each named by its cleaned bare file name (never by
+        the client's path): (status, the five refreshed listings, the cleared file box)."""
+        paths = [Path(f) for f in files or []]
+        if not paths:
+            return (note_html(["No files chosen."]), *self.refreshed(query, selected), None)
+        problems: list[str] = []
+        accepted: list[tuple[Path, str]] = []
+        max_bytes = self.settings.max_upload_mb * 2**20
+        for path in paths:
+            name = safe_upload_name(str(path))
+            suffix = Path(name).suffix.lower()
+            if suffix not in SUPPORTED_SUFFIXES:
+                problems.append(f"{name}: not a supported type ({suffix or 'no extension'}); use .txt, .md, .html or .jsonl")
+            elif path.stat().st_size > max_bytes:
+                problems.append(f"{name}: larger than the {self.settings.max_upload_mb} MB upload limit")
+            else:
+                accepted.append((path, name))
+        if not accepted:
+            return (note_html(["Nothing was indexed."], problems), *self.refreshed(query, selected), None)
+        total = sum(expected_documents(p) for p, _ in accepted)
+        done = 0
+        progress((0, total), desc="Indexing articles", unit="articles")
+
+        def advanced(n: int) -> None:
+            nonlocal done
+            done += n
+            progress((min(done, total), total), desc="Indexing articles", unit="articles")
+
+        # A .jsonl names its articles itself; any other file is one article, named after its cleaned bare name.
+        doc_ids = {path: slug_id(Path(name)) for path, name in accepted if path.suffix.lower() not in JSONL_SUFFIXES}
+        try:
+            report = self.pipeline.ingest([path for path, _ in accepted], progress=advanced, doc_ids=doc_ids)
+        except Exception as err:  # noqa: BLE001
+            return (error_html(user_message(err)), *self.refreshed(query, selected), None)
+        for issue in report.issues:
+            where = safe_upload_name(issue.path) + (f" line {issue.line}" if issue.line else "")
+            problems.append(f"{where}: {public_text(issue.message)}")
+        return (note_html([f"Indexed: {report.summary()}."], problems), *self.refreshed(query, selected), None)
+
+    @staticmethod
+    def select_row(event: gr.SelectData) -> tuple:
+        """A click on a table row picks its article (the id is the last column) and hides the delete question."""
+        row = event.row_value or []
+        doc_id = row[-1] if row else None
+        return gr.update(value=doc_id), gr.update(visible=False)
+
+    def ask_delete(self, doc_id: str | None) -> tuple:
+        """Show the confirmation row for the picked article: (confirm row, its text, status)."""
+        try:
+            record = self.pipeline.store().document(self.require_article(doc_id))
+        except Exception as err:  # noqa: BLE001
+            return gr.update(visible=False), "", error_html(user_message(err))
+        title = record.title or record.doc_id
+        return gr.update(visible=True), f"<p>Delete “{esc(title)}” from the index? This cannot be undone.</p>", ""
+
+    def delete_doc(self, doc_id: str | None, query: str) -> tuple:
+        """(status, hidden confirm row, the five refreshed listings)."""
+        doc_id = (doc_id or "").strip()
+        if not doc_id:
+            return (error_html("Pick an article first."), gr.update(visible=False), *self.refreshed(query))
+        try:
+            deleted = self.pipeline.delete(doc_id)
+        except Exception as err:  # noqa: BLE001
+            return (error_html(user_message(err)), gr.update(visible=False), *self.refreshed(query, doc_id))
+        message = f"Deleted {doc_id}." if deleted else f"There is no article {doc_id} in the index."
+        return (note_html([message]), gr.update(visible=False), *self.refreshed(query))
+
+    def summarize_selected(self, doc_id: str | None, query: str) -> tuple:
+        """One-line summary of the picked article, cached, then shown in the table: (status, table)."""
+        try:
+            summary = self.pipeline.summarize_document(self.require_article(doc_id), "short")
+        except Exception as err:  # noqa: BLE001
+            return error_html(user_message(err)), gr.skip()
+        return note_html([summary.text]), self.library_rows(query)
+
+    # -- summarise tab -------------------------------------------------------------------------------------------
+    def summarize_article(self, doc_id: str | None, length: str) -> tuple[str, str]:
+        try:
+            summary = self.pipeline.summarize_document(self.require_article(doc_id), LENGTHS.get(length, "short"))
+        except Exception as err:  # noqa: BLE001
+            return "", error_html(user_message(err))
+        return summary.text, note_html([explain(summary.path)])
+
+    def summarize_text(self, text: str, length: str) -> tuple[str, str]:
+        try:
+            summary = self.pipeline.summarize_text(text or "", "", LENGTHS.get(length, "short"))
+        except Exception as err:  # noqa: BLE001
+            return "", error_html(user_message(err))
+        if not summary.text:
+            return "", error_html("No sentences found in that text to summarise.")
+        return summary.text, note_html([explain(summary.path)])
