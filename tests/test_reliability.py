@@ -1,8 +1,10 @@
 """The bad cases a trusted local tool must survive: broken inputs, a process killed mid-ingest, two ingests at once,
 odd questions, and a missing or broken model, index or server — each with one clear message.
 
-Most tests run on the fakes; the crash and concurrency tests run the real `qa-bot ingest` (real embedder, real
-on-disk Chroma) in subprocesses, because SIGKILL and file locks only mean something across processes."""
+Most tests run on the fakes; the crash and concurrency tests run the real `qa-bot ingest` (real CLI, real on-disk
+Chroma, real locks) in subprocesses, because SIGKILL and file locks only mean something across processes. Those
+processes embed with the hashed-word fake (tests/fake_cli.py), slowed to a real model's pace: which embedder made the
+vectors is not what they test, and loading MiniLM in ten processes cost minutes."""
 from __future__ import annotations
 
 import fcntl
@@ -26,11 +28,12 @@ from qa_bot import cli
 from qa_bot.errors import QuestionError
 from qa_bot.load import Document, LoadIssue, load_paths
 
-from .conftest import REPO, ScriptedGenerator
+from .conftest import REPO, FakeEmbedder, ScriptedGenerator
 from .test_pipeline import write_corpus
 
 runner = CliRunner()
-EMBEDDER = "all-MiniLM-L6-v2"
+CLI_EMBEDDER = FakeEmbedder.name  # what tests/fake_cli.py embeds with
+EMBED_DELAY_S = "0.3"  # per embedding call (a batch of 32 articles) in those processes: MiniLM took ~3-6 s here
 
 
 # --- ingest: bad inputs ---------------------------------------------------------------------------------------------
@@ -128,6 +131,7 @@ def _peak_rss_mb_loading(path: Path) -> tuple[float, int, list[str]]:
     return tuple(json.loads(out.stdout))
 
 
+@pytest.mark.slow  # writes and reads 100 MB in two fresh interpreters
 def test_a_50_mb_text_file_is_refused_unread_and_a_50_mb_jsonl_streams_in_bounded_memory(tmp_path):
     paragraph = ("The river rose by three metres on Monday and officials said the town was flooded again. " * 70
                  + "\n\n")
@@ -339,12 +343,14 @@ def synthetic_corpus(folder: Path, n_docs: int = 240) -> Path:
 def cli_env(index_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")}
     env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", ANONYMIZED_TELEMETRY="False",
-               QA_BOT_INDEX_DIR=str(index_dir), QA_BOT_EMBED_BACKEND="torch", QA_BOT_EMBEDDER=EMBEDDER)
+               QA_BOT_INDEX_DIR=str(index_dir), QA_BOT_TEST_EMBED_DELAY_S=EMBED_DELAY_S,
+               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
     return env
 
 
 def start_ingest(corpus: Path, index_dir: Path, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "qa_bot.cli", "ingest", str(corpus), "--json"], cwd=cwd,
+    """`qa-bot ingest CORPUS --json` in a process of its own (the real CLI, on the fake embedder)."""
+    return subprocess.Popen([sys.executable, "-m", "tests.fake_cli", "ingest", str(corpus), "--json"], cwd=cwd,
                             env=cli_env(index_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -379,7 +385,7 @@ def snapshot(index_dir: Path, scratch: Path) -> dict:
     shutil.copytree(index_dir, copy)
     client = chromadb.PersistentClient(path=str(copy), settings=ChromaSettings(anonymized_telemetry=False))
     try:
-        store = ChromaStore(client, "articles", EMBEDDER, create=False)
+        store = ChromaStore(client, "articles", CLI_EMBEDDER, create=False)
     except IndexNotFoundError:
         return {"docs": {}, "chunks": {}, "orphans": 0, "short_docs": 0}
     docs = {r.doc_id: (r.content_hash, r.n_chunks) for r in store.documents()}
@@ -405,6 +411,7 @@ def synthetic(tmp_path_factory):
     return root, corpus, reference
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_points_then_rerun_gives_the_uninterrupted_index(synthetic):
     root, corpus, reference_report = synthetic
     reference = snapshot(root / "reference", root)
@@ -446,6 +453,7 @@ def test_sigkill_at_random_points_then_rerun_gives_the_uninterrupted_index(synth
     assert snapshot(index_dir, root)["docs"] == reference["docs"]
 
 
+@pytest.mark.slow
 def test_a_held_index_lock_gives_a_clear_busy_error_and_changes_nothing(synthetic):
     root, corpus, _ = synthetic
     index_dir = root / "locked"
@@ -463,6 +471,7 @@ def test_a_held_index_lock_gives_a_clear_busy_error_and_changes_nothing(syntheti
     assert snapshot(index_dir, root)["docs"] == before["docs"]
 
 
+@pytest.mark.slow
 def test_two_ingests_at_once_leave_a_consistent_index(synthetic):
     root, corpus, _ = synthetic
     index_dir = root / "race"
@@ -543,11 +552,15 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def small_real_index(tmp_path_factory):
-    """A real on-disk index (MiniLM) of the two-article corpus, for the cases that must get as far as generating."""
+def small_real_index(tmp_path_factory, real_embedder):
+    """A real on-disk index (MiniLM) of the two-article corpus, for the cases that must get as far as generating.
+    Built in this process with the session's embedder: a `qa-bot ingest` process would load MiniLM once more."""
+    from qa_bot.pipeline import Pipeline
+    from qa_bot.settings import Settings
+
     root = tmp_path_factory.mktemp("real-index")
-    result = run_ingest(write_corpus(root), root / "index", root)
-    assert result["added"] == 2
+    settings = Settings(index_dir=root / "index", collection="articles", _env_file=None)  # what the CLI opens
+    assert Pipeline(settings, embedder=real_embedder).ingest([write_corpus(root)]).added == 2
     return root / "index"
 
 
