@@ -81,5 +81,44 @@ def real_generator():
 def shared_path(*parts: str) -> Path:
     path = SHARED.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"{path} is not here (the evaluation data sits in ../shared beside the repository)")
+        pytest.skip(f"{SHARED_MISSING}: {path} is not here (the data sits in ../shared beside the repository, or "
+                    "set QA_BOT_SHARED_DIR)")
     return path
+
+
+# --- lanes ------------------------------------------------------------------------------------------------------------
+# A test that uses one of these fixtures must carry the markers beside it, so that the inner loop
+# (-m "not slow and not servers and not browser") never loads a model or starts a server by accident.
+REQUIRED_MARKERS = {
+    "real_embedder": {"real_models", "slow"},  # loading MiniLM (torch) takes seconds
+    "real_generator": {"real_models", "slow"},  # loading the GGUF, and generating, take seconds
+    "chroma": {"servers", "slow"},  # tests/test_servers.py: `chroma run`
+    "model_server": {"servers", "real_models", "slow"},  # tests/test_servers.py: llama_cpp.server on the GGUF
+    "open_page": {"browser", "real_models", "slow"},  # tests/test_ui_browser.py: Chromium against app.py
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    wrong = []
+    for item in items:
+        marks = {m.name for m in item.iter_markers()}
+        for fixture in set(item.fixturenames) & set(REQUIRED_MARKERS):
+            if missing := REQUIRED_MARKERS[fixture] - marks:
+                wrong.append(f"{item.nodeid} uses {fixture} but is not marked {', '.join(sorted(missing))}")
+    if wrong:
+        raise pytest.UsageError("tests in the wrong lane:\n  " + "\n  ".join(wrong))
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How many tests were skipped and why, in one line per reason (the data in ../shared counted as one)."""
+    reasons: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        if SHARED_MISSING in reason:
+            reason = f"{SHARED_MISSING} at {SHARED} (put it in ../shared beside the repository or set QA_BOT_SHARED_DIR)"
+        reasons[reason] = reasons.get(reason, 0) + 1
+    if reasons:
+        terminalreporter.section("skipped tests")
+        for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
+            terminalreporter.write_line(f"{count:4d} skipped: {reason}")
