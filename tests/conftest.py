@@ -1,77 +1,28 @@
 """Fakes of the heavy dependencies (embedder, LLM, Chroma) so most tests run in milliseconds, plus fixtures for the
-few tests that use the real bundled models."""
+few tests that use the real bundled models, and the checks that keep the test lanes honest (markers in pyproject).
+
+Lanes: `pytest -m "not slow and not servers and not browser"` is the inner loop; plain `pytest` runs everything."""
 from __future__ import annotations
 
-import hashlib
 import os
-import re
 import uuid
-from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-import numpy as np
 import pytest
+
+from .fakes import FakeEmbedder, ScriptedGenerator
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+# The evaluation data (corpus, gold questions, HTML benchmark): ../shared beside the repository, or QA_BOT_SHARED_DIR.
+SHARED = Path(os.environ.get("QA_BOT_SHARED_DIR") or REPO.parent / "shared")
+SHARED_MISSING = "no evaluation data"  # every skip for lack of it says this (.ci/run counts them)
 SEED = REPO / "examples" / "000_b060f3c20b339b0c.txt"
 
-
-class FakeEmbedder:
-    """Hashed bag-of-words vectors: texts sharing words are close, which is all retrieval tests need."""
-
-    name = "fake-embedder"
-    max_tokens = 254
-    dim = 256
-
-    def __init__(self):
-        self.calls = 0
-
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        # Roughly like a word-piece tokenizer: one piece per word and punctuation mark.
-        return [len(re.findall(r"\w+|[^\w\s]", t)) for t in texts]
-
-    def _vector(self, text: str) -> np.ndarray:
-        v = np.zeros(self.dim, dtype=np.float32)
-        for word in re.findall(r"\w+", text.lower()):
-            v[int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0
-        norm = np.linalg.norm(v)
-        return v / norm if norm else v + 1.0 / np.sqrt(self.dim)
-
-    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        self.calls += 1
-        return np.stack([self._vector(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
-
-    def embed_query(self, text: str) -> np.ndarray:
-        return self._vector(text)
-
-
-class ScriptedGenerator:
-    """An LLM whose replies are scripted (a list, or a function of the messages) and which records every prompt."""
-
-    name = "scripted-llm"
-    n_ctx = 2048
-
-    def __init__(self, replies: Sequence[str] | Callable[[list[dict]], str] = ()):
-        self.replies = replies if callable(replies) else list(replies)
-        self.prompts: list[list[dict]] = []
-
-    def count_tokens(self, text: str) -> int:
-        return len(text.split())
-
-    def generate(self, messages, max_tokens: int, stop: Sequence[str] = ()) -> str:
-        self.prompts.append(list(messages))
-        if callable(self.replies):
-            return self.replies(list(messages))
-        return self.replies.pop(0) if self.replies else "The articles do not say."
-
-    def stream(self, messages, max_tokens: int, stop: Sequence[str] = ()) -> Iterator[str]:
-        for word in re.findall(r"\S+\s*", self.generate(messages, max_tokens, stop)):
-            yield word
+__all__ = ["REPO", "SEED", "SHARED", "FakeEmbedder", "ScriptedGenerator", "shared_path"]
 
 
 @pytest.fixture
@@ -130,5 +81,44 @@ def real_generator():
 def shared_path(*parts: str) -> Path:
     path = SHARED.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"{path} is not here (the evaluation data sits in ../shared beside the repository)")
+        pytest.skip(f"{SHARED_MISSING}: {path} is not here (the data sits in ../shared beside the repository, or "
+                    "set QA_BOT_SHARED_DIR)")
     return path
+
+
+# --- lanes ------------------------------------------------------------------------------------------------------------
+# A test that uses one of these fixtures must carry the markers beside it, so that the inner loop
+# (-m "not slow and not servers and not browser") never loads a model or starts a server by accident.
+REQUIRED_MARKERS = {
+    "real_embedder": {"real_models", "slow"},  # loading MiniLM (torch) takes seconds
+    "real_generator": {"real_models", "slow"},  # loading the GGUF, and generating, take seconds
+    "chroma": {"servers", "slow"},  # tests/test_servers.py: `chroma run`
+    "model_server": {"servers", "real_models", "slow"},  # tests/test_servers.py: llama_cpp.server on the GGUF
+    "open_page": {"browser", "real_models", "slow"},  # tests/test_ui_browser.py: Chromium against app.py
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    wrong = []
+    for item in items:
+        marks = {m.name for m in item.iter_markers()}
+        for fixture in set(item.fixturenames) & set(REQUIRED_MARKERS):
+            if missing := REQUIRED_MARKERS[fixture] - marks:
+                wrong.append(f"{item.nodeid} uses {fixture} but is not marked {', '.join(sorted(missing))}")
+    if wrong:
+        raise pytest.UsageError("tests in the wrong lane:\n  " + "\n  ".join(wrong))
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How many tests were skipped and why, in one line per reason (the data in ../shared counted as one)."""
+    reasons: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        if SHARED_MISSING in reason:
+            reason = f"{SHARED_MISSING} at {SHARED} (put it in ../shared beside the repository or set QA_BOT_SHARED_DIR)"
+        reasons[reason] = reasons.get(reason, 0) + 1
+    if reasons:
+        terminalreporter.section("skipped tests")
+        for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
+            terminalreporter.write_line(f"{count:4d} skipped: {reason}")

@@ -1,6 +1,7 @@
 """The ONNX embedder against the PyTorch one it replaces: same identity and tokens, vectors that agree, and an export
 that concurrent processes can share."""
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -27,7 +28,24 @@ QUESTIONS = [
 
 @pytest.fixture(scope="module")
 def onnx_cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("onnx")
+    """A cache holding both exports, from one trace of MiniLM: the int8 export runs as qa-bot runs it, and the fp32
+    model it quantises (the file an fp32 export writes, probe check aside) is kept as the fp32 export. Exporting
+    each kind separately traced the model twice, the slowest step of this file."""
+    import onnxruntime.quantization as quantization
+
+    cache = tmp_path_factory.mktemp("onnx")
+    fp32_target = OnnxEmbedder("all-MiniLM-L6-v2", quantized=False, cache_dir=cache).onnx_path
+    quantize = quantization.quantize_dynamic
+
+    def keep_fp32(model_input, model_output, **options):
+        shutil.copyfile(model_input, fp32_target)
+        return quantize(model_input, model_output, **options)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(quantization, "quantize_dynamic", keep_fp32)
+        OnnxEmbedder("all-MiniLM-L6-v2", quantized=True, cache_dir=cache).embed_query("export both kinds")
+    assert fp32_target.is_file()
+    return cache
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +67,8 @@ def seed_texts(real_embedder):
     return [c.text for c in chunks] + sentences + QUESTIONS
 
 
+@pytest.mark.real_models
+@pytest.mark.slow
 def test_same_identity_window_and_token_counts_as_the_torch_embedder(int8, real_embedder, seed_texts):
     assert int8.name == real_embedder.name == "all-MiniLM-L6-v2"
     assert int8.max_tokens == real_embedder.max_tokens == 254
@@ -56,6 +76,8 @@ def test_same_identity_window_and_token_counts_as_the_torch_embedder(int8, real_
     assert int8.count_tokens(seed_texts + [long_text]) == real_embedder.count_tokens(seed_texts + [long_text])
 
 
+@pytest.mark.real_models
+@pytest.mark.slow
 def test_int8_vectors_agree_with_torch(int8, real_embedder, seed_texts):
     ours = int8.embed_documents(seed_texts)
     reference = real_embedder.embed_documents(seed_texts)
@@ -69,6 +91,8 @@ def test_int8_vectors_agree_with_torch(int8, real_embedder, seed_texts):
         assert np.argmax(ours @ int8.embed_query(question)) == np.argmax(reference @ real_embedder.embed_query(question))
 
 
+@pytest.mark.real_models
+@pytest.mark.slow
 def test_fp32_vectors_match_torch_and_keep_input_order(fp32, real_embedder, seed_texts):
     mixed = [seed_texts[-1], seed_texts[0], "Hi.", seed_texts[5], "word " * 700]  # lengths out of order, one truncated
     batched = fp32.embed_documents(mixed)
@@ -78,6 +102,8 @@ def test_fp32_vectors_match_torch_and_keep_input_order(fp32, real_embedder, seed
     assert cosines.min() >= 0.9999
 
 
+@pytest.mark.real_models
+@pytest.mark.slow
 def test_no_texts_gives_an_empty_matrix(int8):
     assert int8.embed_documents([]).shape == (0, 384)
     assert int8.count_tokens([]) == []
@@ -90,6 +116,8 @@ def test_settings_select_the_backend_and_cache_next_to_the_index(settings):
     assert not make_embedder(settings.model_copy(update={"embed_backend": "onnx"})).quantized
 
 
+@pytest.mark.real_models
+@pytest.mark.slow
 def test_export_is_cached_and_reused(int8, onnx_cache):
     int8.embed_query("make sure the export exists")
     exported = sorted(p.name for p in onnx_cache.glob("*.onnx"))
@@ -123,6 +151,7 @@ CONCURRENT_EXPORT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # three fresh interpreters
 def test_concurrent_processes_export_once_and_never_see_a_partial_file(tmp_path):
     log, target = tmp_path / "exports.log", tmp_path / "cache" / "model-int8.onnx"
     procs = [subprocess.Popen([sys.executable, "-c", CONCURRENT_EXPORT, str(log), str(target)], cwd=REPO,
@@ -187,6 +216,8 @@ def test_models_the_onnx_path_cannot_reproduce_are_refused(tmp_path):
         OnnxEmbedder(str(model), cache_dir=tmp_path / "cache")
 
 
+@pytest.mark.real_models
+@pytest.mark.slow
 def test_concurrent_threads_share_one_session(int8):
     results = []
     threads = [threading.Thread(target=lambda: results.append(int8.embed_query("same question"))) for _ in range(4)]

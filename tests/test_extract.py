@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import time
-from pathlib import Path
 
 import pytest
 
@@ -13,8 +11,9 @@ from qa_bot.eval.extraction import evaluate_extraction
 from qa_bot.eval.metrics import metrics_from_scores, score_extraction
 from qa_bot.extract import ExtractedArticle, extract_article
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-BENCHMARK_DIR = REPO_ROOT.parent / "shared" / "html"
+from .conftest import SHARED, SHARED_MISSING
+
+BENCHMARK_DIR = SHARED / "html"
 
 
 # --------------------------------------------------------------------------------------------------- scoring
@@ -162,14 +161,6 @@ def test_page_without_article_body_gives_empty_text():
     assert extract_article("   ").text == ""
 
 
-def test_extraction_is_fast_on_a_small_page():
-    extract_article(PAGE)  # warm-up (imports)
-    t0 = time.perf_counter()
-    for _ in range(5):
-        extract_article(PAGE)
-    assert (time.perf_counter() - t0) / 5 < 0.5
-
-
 # --------------------------------------------------------------------------------------------------- benchmark
 
 
@@ -196,11 +187,14 @@ def test_evaluate_extraction_on_a_tiny_folder(tmp_path):
     assert res["extract_p50_ms"] > 0
 
 
+@pytest.mark.slow  # 181 pages
 @pytest.mark.skipif(
     not (BENCHMARK_DIR / "ground-truth.json").is_file(),
-    reason=f"article-extraction benchmark not found at {BENCHMARK_DIR} (shared/ must sit beside the repo)",
+    reason=f"{SHARED_MISSING}: the article-extraction benchmark is not at {BENCHMARK_DIR}",
 )
 def test_benchmark_f1():
+    # Speed is measured, not asserted: `qa-bot eval-extraction ../shared/html --json` reports extract_p50_ms.
     res = evaluate_extraction(BENCHMARK_DIR)
+    print(f"extraction benchmark: F1 {res['f1']:.4f} over {res['n']} pages, p50 {res['extract_p50_ms']} ms per page")
     assert res["n"] == 181
     assert res["f1"] >= 0.965, {k: res[k] for k in ("precision", "recall", "f1", "n", "extract_p50_ms")}

@@ -107,6 +107,8 @@ def test_ordinary_news_sentences_are_not_taken_for_injections(sentence):
     assert not looks_like_injection(sentence)
 
 
+@pytest.mark.real_models
+@pytest.mark.slow
 def test_real_model_gives_the_same_answer_with_and_without_the_injected_article(real_embedder, real_generator,
                                                                                   ephemeral_client, settings,
                                                                                   tmp_path):

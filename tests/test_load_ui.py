@@ -27,6 +27,10 @@ from .conftest import FakeEmbedder, ScriptedGenerator  # noqa: E402
 from .test_pipeline import write_corpus  # noqa: E402
 from .servers import free_port  # noqa: E402
 
+# Each test serves the app (on the fakes) and talks to it over HTTP: seconds each, so outside the inner loop;
+# tests/test_ui_client.py is the served app's inner-loop coverage.
+pytestmark = pytest.mark.slow
+
 QUESTIONS = {
     "How many residents did officials evacuate from Lowdale?": "Officials evacuated 1,200 residents from Lowdale [1].",
     "How much was the budget the city council approved?": "The council approved a budget of 40 million dollars [1].",
@@ -63,27 +67,38 @@ def ask(client: Client, question: str) -> tuple[str, str]:
     return text, sources
 
 
-def test_five_users_asking_for_20_seconds_all_get_complete_answers(tmp_path):
+USERS = 5
+WARM = 2  # answers each user has had before memory is first measured (clients and first answers set up)
+ROUNDS = 10  # answers each user must get; all keep asking until every one has
+
+
+def test_five_users_asking_at_once_all_get_complete_answers(tmp_path):
+    """Five users ask over and over until each has had ROUNDS complete answers (was: for a fixed 20 s): the load
+    lasts as long as the slowest user needs, so a user starved by the others fails the test at the deadline."""
     demo, url, pipeline = serve(tmp_path, ScriptedGenerator(model_reply))
     pipeline.ingest([write_corpus(tmp_path)])
     process = psutil.Process()
     latencies: list[float] = []
     failures: list[str] = []
-    answered = [0] * 5
+    answered = [0] * USERS
     started_at = time.monotonic()
-    deadline = started_at + 20
-    rss: list[tuple[float, int]] = []  # (seconds since start, RSS), sampled each second
+    deadline = started_at + 120  # a hang guard, not the test's length
+    rss: list[tuple[float, int, int]] = []  # (seconds since start, RSS, fewest answers any user had), every 0.25 s
+
+    def done() -> bool:
+        return min(answered) >= ROUNDS or time.monotonic() > deadline
 
     def sample() -> None:
-        while time.monotonic() < deadline:
-            rss.append((time.monotonic() - started_at, process.memory_info().rss))
-            time.sleep(1)
+        while not done():
+            rss.append((time.monotonic() - started_at, process.memory_info().rss, min(answered)))
+            time.sleep(0.25)
+        rss.append((time.monotonic() - started_at, process.memory_info().rss, min(answered)))
 
     def user(n: int) -> None:
         client = Client(url, verbose=False)
         questions = list(QUESTIONS.items())
         i = n
-        while time.monotonic() < deadline:
+        while not done():
             question, expected = questions[i % len(questions)]
             i += 1
             started = time.perf_counter()
@@ -98,20 +113,22 @@ def test_five_users_asking_for_20_seconds_all_get_complete_answers(tmp_path):
                 failures.append(f"user {n}: incomplete answer {text!r}")
 
     try:
-        threads = [threading.Thread(target=user, args=(n,)) for n in range(5)] + [threading.Thread(target=sample)]
+        threads = [threading.Thread(target=user, args=(n,)) for n in range(USERS)] + [threading.Thread(target=sample)]
         for t in threads:
             t.start()
         for t in threads:
-            t.join(timeout=120)
+            t.join(timeout=150)
     finally:
         demo.close()
     p95 = statistics.quantiles(latencies, n=20)[-1]
-    warm = next(value for at, value in rss if at >= 5)  # after every user's client and first answers are set up
-    print(f"5 users x 20 s: {len(latencies)} answers {answered}, {len(failures)} failures, "
-          f"p50 {statistics.median(latencies):.2f} s, p95 {p95:.2f} s, "
-          f"RSS {rss[0][1] / 2**20:.0f} MB at start, {warm / 2**20:.0f} MB at 5 s, {rss[-1][1] / 2**20:.0f} MB at end")
+    warm_at, warm, _ = next(s for s in rss if s[2] >= WARM)  # every user's client and first answers are set up
+    print(f"{USERS} users x {ROUNDS}+ answers in {rss[-1][0]:.1f} s: {len(latencies)} answers {answered}, "
+          f"{len(failures)} failures, p50 {statistics.median(latencies):.2f} s, p95 {p95:.2f} s, "
+          f"RSS {rss[0][1] / 2**20:.0f} MB at start, {warm / 2**20:.0f} MB at {warm_at:.1f} s, "
+          f"{rss[-1][1] / 2**20:.0f} MB at end")
     assert not failures, failures[:5]
-    assert min(answered) >= 2  # every user kept getting answers: requests queue, none starves
+    assert min(answered) >= ROUNDS  # every user kept getting answers: requests queue, none starves
+    assert sum(answered) >= USERS * ROUNDS and len(latencies) == sum(answered)
     assert rss[-1][1] - warm < 128 * 2**20  # a runaway-leak guard; flatness is measured by benchmarks/load_ui.py
 
 

@@ -1,6 +1,7 @@
 """The bundled models for real (MiniLM embedder, SmolLM2-135M GGUF at temperature 0): behaviour that must hold."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -12,6 +13,7 @@ from qa_bot.summarize import is_one_line
 from .conftest import REPO, SEED
 
 SEED_ID = "000_b060f3c20b339b0c"
+pytestmark = [pytest.mark.real_models, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
@@ -32,24 +34,28 @@ def test_seed_question_is_answered_from_the_seed_article(seed_pipeline):
     shown = answer.text + " ".join(c.quote for c in answer.citations)
     assert "satellite" in shown
     # every [n] in the text points at a citation that was given
-    import re
-
     assert {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)} <= {c.n for c in answer.citations}
 
 
-@pytest.mark.parametrize("question", ["What did Russia reportedly give North Korea in exchange?",
-                                      "Who greeted Vladimir Putin when he arrived in Pyongyang?"])
-def test_a_real_draft_is_shown_only_with_its_facts_in_the_cited_sentences(seed_pipeline, monkeypatch, question):
+def test_a_real_draft_is_shown_only_with_its_facts_in_the_cited_sentences(seed_pipeline, monkeypatch):
     # The model's own words (prefer_quotes off, so it is asked even on strong evidence): whatever it writes, what
     # is shown holds no number or name that the sentences it cites (or the question) do not.
     from qa_bot.answer import strip_citations, unsupported_facts
 
     monkeypatch.setattr(seed_pipeline.answerer.config, "prefer_quotes", False)
-    answer = seed_pipeline.ask(question)
-    assert not answer.declined and answer.citations and "generate_s" in answer.timings
-    if answer.path == "generated":
+    paths = []
+    for question in ("What did Russia reportedly give North Korea in exchange?",
+                     "Who greeted Vladimir Putin when he arrived in Pyongyang?"):
+        answer = seed_pipeline.ask(question)
+        assert not answer.declined and answer.citations and "generate_s" in answer.timings
+        assert answer.path in ("generated", "extractive"), answer.path
+        # On every path, not only when the draft was shown: a quote passes trivially, a draft must earn it.
         cited = " ".join(c.quote for c in answer.citations)
         assert not unsupported_facts(strip_citations(answer.text), f"{cited} {question}"), answer.text
+        paths.append(answer.path)
+    # A real draft was shown and checked (both are, at temperature 0, with SmolLM2-135M); were neither shown, this
+    # test would check only quotes.
+    assert "generated" in paths, paths
 
 
 def test_question_the_articles_do_not_answer_is_declined(seed_pipeline):

@@ -23,7 +23,7 @@ from qa_bot.pipeline import Pipeline
 from qa_bot.retrieve import ChromaFullTextIndex, LexicalIndex
 from qa_bot.settings import Settings
 
-from .conftest import SEED, FakeEmbedder, ScriptedGenerator, shared_path
+from .conftest import REPO, SEED, FakeEmbedder, ScriptedGenerator, shared_path
 from .servers import chroma_server, free_port, llama_server, url_of
 
 pytestmark = pytest.mark.timeout(600)  # a guard against hangs: the whole file took 18 min at load average ~20 here
@@ -79,6 +79,8 @@ def settings_for(tmp: Path, **overrides) -> Settings:
 
 
 # --- Chroma server: same answers as the embedded store ---------------------------------------------------------
+@pytest.mark.servers
+@pytest.mark.slow
 @pytest.mark.parametrize("lexical", ["bm25s", "chroma-fts"])
 def test_chroma_server_gives_the_embedded_store_answers(lexical, chroma, corpus, questions, tmp_path):
     """The hashed-word embedder keeps this fast; the store is what is compared, and both sides embed alike."""
@@ -120,6 +122,8 @@ def test_chroma_server_gives_the_embedded_store_answers(lexical, chroma, corpus,
     assert (again.added, again.updated, again.unchanged) == (1, 0, len(GOLD_DOCS) + N_DISTRACTORS - 1)
 
 
+@pytest.mark.servers
+@pytest.mark.slow
 def test_auto_uses_chroma_full_text_search_with_a_server(chroma, tmp_path):
     server = Pipeline(settings_for(tmp_path, chroma_url=url_of(chroma), collection="auto-check"),
                       embedder=FakeEmbedder(), generator=ScriptedGenerator())
@@ -132,6 +136,8 @@ def test_auto_uses_chroma_full_text_search_with_a_server(chroma, tmp_path):
     assert isinstance(embedded.retriever.lexical_index, LexicalIndex)
 
 
+@pytest.mark.servers
+@pytest.mark.slow
 def test_full_text_lexical_side_follows_filters_and_changes(chroma, tmp_path):
     """Filters go to the server with the full-text condition, and an ingest or delete is seen by the next query."""
     p = Pipeline(settings_for(tmp_path, chroma_url=url_of(chroma), collection="fts-filters"),
@@ -200,6 +206,8 @@ def kill_corpus(tmp_path) -> tuple[Path, set[str], int]:
     return path, {c.chunk_id for c in reference.store().iter_chunks()}, len(records)
 
 
+@pytest.mark.servers
+@pytest.mark.slow
 def test_killed_chroma_server_mid_ingest_then_rerun_completes_the_index(kill_corpus, tmp_path):
     path, reference_ids, n_docs = kill_corpus
     server = chroma_server(tmp_path / "chroma-data").start()
@@ -221,6 +229,8 @@ def test_killed_chroma_server_mid_ingest_then_rerun_completes_the_index(kill_cor
         server.stop()
 
 
+@pytest.mark.servers
+@pytest.mark.slow
 def test_chroma_server_back_within_the_backoff_lets_the_same_ingest_finish(kill_corpus, tmp_path):
     path, reference_ids, n_docs = kill_corpus
     server = chroma_server(tmp_path / "chroma-data").start()
@@ -292,6 +302,7 @@ def test_unreachable_chroma_server_is_a_one_line_error(tmp_path):
         p.stats()
 
 
+@pytest.mark.slow  # waits out two timeouts and a backoff
 def test_silent_chroma_server_times_out_after_retries(silent_server, tmp_path):
     p = Pipeline(_store_settings(tmp_path, silent_server), embedder=FakeEmbedder())
     started = time.monotonic()
@@ -311,6 +322,7 @@ def test_bad_chroma_url_is_reported(tmp_path):
         Pipeline(_store_settings(tmp_path, "127.0.0.1:8000"), embedder=FakeEmbedder()).stats()
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_cli_reports_an_unreachable_chroma_server_in_one_line(tmp_path):
     env = {**os.environ, "QA_BOT_SERVER_RETRIES": "0", "HF_HUB_OFFLINE": "1"}
     result = subprocess.run([sys.executable, "-m", "qa_bot.cli", "--chroma-url", f"http://127.0.0.1:{free_port()}",
@@ -320,21 +332,34 @@ def test_cli_reports_an_unreachable_chroma_server_in_one_line(tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.servers
+@pytest.mark.slow
 def test_cli_ingest_and_stats_through_qa_bot_chroma_url(chroma, tmp_path):
-    env = {**os.environ, "QA_BOT_CHROMA_URL": url_of(chroma), "QA_BOT_COLLECTION": "cli-check",
-           "HF_HUB_OFFLINE": "1"}
-    cmd = [sys.executable, "-m", "qa_bot.cli"]
+    """The real CLI in its own process, configured by the environment alone. It embeds with the fake
+    (tests/fake_cli.py): what is tested is where the CLI writes and reads, not the vectors."""
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")},
+           "QA_BOT_CHROMA_URL": url_of(chroma), "QA_BOT_COLLECTION": "cli-check", "HF_HUB_OFFLINE": "1",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    cmd = [sys.executable, "-m", "tests.fake_cli"]
     ingest = subprocess.run(cmd + ["ingest", str(SEED), "--json"], env=env, capture_output=True, text=True,
                             cwd=tmp_path, timeout=240)
     assert ingest.returncode == 0, ingest.stderr
-    assert json.loads(ingest.stdout)["added"] == 1
-    assert json.loads(ingest.stdout)["index"]["index_dir"] == url_of(chroma)
+    report = json.loads(ingest.stdout)
+    assert report["added"] == 1 and report["index"]["index_dir"] == url_of(chroma)
     import chromadb
 
     client = chromadb.HttpClient(host="127.0.0.1", port=int(url_of(chroma).rsplit(":", 1)[1]))
     assert client.get_collection("cli-check-docs").count() == 1
-    assert client.get_collection("cli-check").count() == json.loads(ingest.stdout)["chunks_written"] > 0
+    assert client.get_collection("cli-check").count() == report["chunks_written"] > 0
     assert not (tmp_path / "index").exists()  # nothing embedded was created beside the server's index
+
+    stats = subprocess.run(cmd + ["stats", "--json"], env=env, capture_output=True, text=True, cwd=tmp_path,
+                           timeout=240)
+    assert stats.returncode == 0, stats.stderr
+    shown = json.loads(stats.stdout)
+    assert (shown["docs"], shown["chunks"], shown["index_dir"]) == (1, report["chunks_written"], url_of(chroma))
+    assert shown["bytes"] is None  # a server's size is not known here
+    assert not (tmp_path / "index").exists()
 
 
 # --- model server: same generations as the in-process model --------------------------------------------------
@@ -377,6 +402,9 @@ class Recorder:
         self.outputs.append("".join(pieces))
 
 
+@pytest.mark.servers
+@pytest.mark.real_models
+@pytest.mark.slow
 def test_ask_and_summarize_through_qa_bot_llm_url_match_in_process(model_server, real_generator, real_embedder,
                                                                   tmp_path):
     """Same GGUF, same chat template (llama_cpp.server and the in-process Llama both apply the template stored in
@@ -407,6 +435,9 @@ def test_ask_and_summarize_through_qa_bot_llm_url_match_in_process(model_server,
     assert remote_llm.outputs == local_llm.outputs  # the raw drafts, before verification
 
 
+@pytest.mark.servers
+@pytest.mark.real_models
+@pytest.mark.slow
 def test_model_server_streams_piece_by_piece(model_server):
     remote = _server_generator(model_server)
     arrivals, pieces = [], []
@@ -461,6 +492,7 @@ def test_model_server_dropping_mid_answer_is_one_line():
         server.server_close()
 
 
+@pytest.mark.slow  # waits out timeouts and backoffs
 def test_model_server_errors_are_one_line(failing_server, silent_server):
     messages = [{"role": "user", "content": "hi"}]
     dead = OpenAICompatibleGenerator(f"http://127.0.0.1:{free_port()}", "m", retries=1, timeout=2)

@@ -9,6 +9,8 @@ from typer.testing import CliRunner
 from qa_bot import cli
 from qa_bot.prompts import load_prompt
 from qa_bot.summarize import (
+    MAX_CHARS,
+    MAX_WORDS,
     Summarizer,
     clean_line,
     is_faithful,
@@ -64,7 +66,8 @@ def test_one_line_trims_long_sentences_and_unspaced_scripts():
     assert is_one_line(one_line(long))
     assert one_line("However, the volcano erupted again").startswith("The volcano erupted again")
     japanese = "東京都は新しい計画を発表した。" * 40
-    assert is_one_line(one_line(japanese)) and len(one_line(japanese)) <= 241
+    assert is_one_line(one_line(japanese)) and within_one_line_size(one_line(japanese))
+    assert one_line(japanese) == "東京都は新しい計画を発表した。"  # the first whole sentence, at its own full stop
 
 
 def test_clean_line_strips_preamble_markdown_and_extra_sentences():
@@ -188,14 +191,25 @@ def test_paragraph_keeps_statements_of_the_news_only():
     assert summary.path == "generated" and "I think" not in summary.text and summary.text.count(".") == 3
 
 
+def within_one_line_size(line: str) -> bool:
+    """At most MAX_WORDS words where words are spaced, and MAX_CHARS characters (plus the closing stop) for scripts
+    written without spaces: ``split()`` sees a whole line of Japanese as one word, so a word count alone says nothing
+    there."""
+    return len(line.split()) <= MAX_WORDS and len(line) <= MAX_CHARS + 1
+
+
 @pytest.mark.parametrize("text", [
     "Der Vulkan Mount Ember ist am Dienstag ausgebrochen. Die Behörden haben 1.200 Bewohner aus Lowdale evakuiert.",
     "火山が火曜日に噴火し、1200人の住民が避難した。当局は道路を閉鎖した。学校は金曜日まで休校となる。",
     "¿Qué pasó? ¡El volcán entró en erupción!",
-])
+    "火山が火曜日に噴火し、" * 60 + "住民が避難した。当局は道路を閉鎖した。",  # a first sentence of 608 characters
+    "山" * 600 + "。",  # no word boundary at all
+], ids=["german", "japanese", "spanish", "japanese-long", "unbroken"])
 def test_other_languages_get_a_best_effort_line(text):
     summary = summarizer(ScriptedGenerator(["Sure! Here is the summary:"])).summarize(text)
-    assert summary.text and "\n" not in summary.text and len(summary.text.split()) <= 30
+    assert summary.path == "extractive"  # "Sure! Here is the summary:" is no summary
+    assert summary.text and "\n" not in summary.text and within_one_line_size(summary.text), len(summary.text)
+    assert summary.text.rstrip(".") in text  # the article's own words, cut to size where too long
 
 
 def test_lead_sentence_is_the_first_sentence():

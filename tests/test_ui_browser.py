@@ -34,8 +34,10 @@ STARTUP_S = 300  # models load on start-up; on a busy 2-core machine that takes 
 ANSWER_MS = 120_000
 SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason="Debian's chromium is not installed: apt-get install chromium")
+pytestmark = [
+    pytest.mark.browser, pytest.mark.real_models, pytest.mark.slow,  # app.py serves the bundled models
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed: apt-get install chromium"),
+]
 
 # Finds elements that stick out of the viewport sideways, unless a scrolling box inside the page clips them.
 OVERFLOW_JS = """() => {
