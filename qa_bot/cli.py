@@ -243,6 +243,23 @@ def eval_qa(
     typer.echo(json.dumps(metrics, ensure_ascii=False) if json_out else format_qa_table(metrics))
 
 
+@app.command("eval-followups")
+@guarded
+def eval_followups(
+    ctx: typer.Context,
+    conversations: Annotated[Path, typer.Argument(help="Two-turn conversations (.jsonl).")],
+    corpus: Annotated[Optional[Path], typer.Option(help="Index this corpus in its own collection first.")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="Only the first N conversations.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Write results.jsonl and metrics.json here.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the metrics as one JSON object.")] = False,
+) -> None:
+    """Score follow-up questions: the second turn answered with the first as history, and left alone when unrelated."""
+    from .eval.followups import evaluate_followups, format_followup_table
+
+    metrics = evaluate_followups(ctx.obj, conversations, corpus=corpus, limit=limit, out=out, progress=not json_out)
+    typer.echo(json.dumps(metrics, ensure_ascii=False) if json_out else format_followup_table(metrics))
+
+
 @app.command("eval-summaries")
 @guarded
 def eval_summaries(

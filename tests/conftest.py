@@ -39,10 +39,10 @@ def scripted() -> ScriptedGenerator:
 def settings(tmp_path):
     from qa_bot.settings import Settings
 
-    # Fake vectors put every answer at or above extract_threshold, where the default quotes without asking the
-    # model; prefer_quotes=False keeps the scripted model in play (the quote-first default: test_pipeline.py).
+    # The shipped answering policy (fitted models and thresholds); tests that need the model to word answers pass
+    # answer=AnswerSettings(wording="model").
     return Settings(index_dir=tmp_path / "index", collection=f"t{uuid.uuid4().hex[:12]}", prompts_dir=None,
-                    refusal_threshold=0.3, extract_threshold=0.3, prefer_quotes=False, _env_file=None)
+                    _env_file=None)
 
 
 @pytest.fixture
@@ -57,8 +57,10 @@ def make_pipeline(settings, fake_embedder, ephemeral_client):
     """A Pipeline on fakes: EphemeralClient, hashed-word embedder, scripted LLM."""
     from qa_bot.pipeline import Pipeline
 
-    def make(generator=None, **overrides):
+    def make(generator=None, wording: str | None = None, **overrides):
         s = settings.model_copy(update=overrides)
+        if wording is not None:
+            s = s.model_copy(update={"answer": s.answer.model_copy(update={"wording": wording})})
         return Pipeline(s, embedder=fake_embedder, generator=generator or ScriptedGenerator(), client=ephemeral_client)
 
     return make

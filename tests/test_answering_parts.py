@@ -12,7 +12,7 @@ from qa_bot.answering.question import analyse_question
 from qa_bot.answering.verify import check_wording, clean_wording
 from qa_bot.records import Chunk, Turn
 
-CUTS = Thresholds(answer=0.5, span=0.3, followup=0.5)
+CUTS = Thresholds(answer=0.5, span=0.3, quote=0.7, followup=0.5)
 
 
 @pytest.mark.parametrize(("sentence", "span", "expected"), [
@@ -20,6 +20,8 @@ CUTS = Thresholds(answer=0.5, span=0.3, followup=0.5)
     (0.5, 0.3, Outcome.ANSWER),  # both at their thresholds: answer
     (0.9, 0.29, Outcome.QUOTE),  # the sentence answers, but no span clearly does
     (0.9, None, Outcome.QUOTE),  # no candidate span at all
+    (0.7, None, Outcome.QUOTE),  # at the quote threshold
+    (0.6, 0.29, Outcome.DECLINE),  # likely enough for a clear span, not for a quote with none
     (0.49, 0.99, Outcome.DECLINE),  # a confident span in an unlikely sentence is still a decline
     (0.0, None, Outcome.DECLINE),
 ])

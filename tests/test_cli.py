@@ -21,8 +21,7 @@ def use_fakes(monkeypatch, fake_embedder, ephemeral_client, settings):
 
     def factory(ctx, **overrides):
         s = ctx.obj.model_copy(update={"collection": settings.collection, "index_dir": settings.index_dir,
-                                       "refusal_threshold": settings.refusal_threshold,
-                                       "extract_threshold": settings.extract_threshold, **overrides})
+                                       **overrides})
         return Pipeline(s, embedder=fake_embedder, generator=llm, client=ephemeral_client)
 
     monkeypatch.setattr(cli, "pipeline", factory)
@@ -46,7 +45,8 @@ def test_ingest_ask_summarize_stats_delete(use_fakes, tmp_path):
     assert set(data) >= {"question", "answer", "declined", "citations", "timings"}
     assert set(data["timings"]) >= {"retrieve_s", "evidence_s", "total_s"}
     assert data["citations"][0]["doc_id"] == "volcano"
-    assert set(data["citations"][0]) == {"n", "doc_id", "title", "url", "chunk_id", "quote"}
+    assert set(data["citations"][0]) == {"n", "doc_id", "title", "url", "source", "published", "chunk_id", "quote"}
+    assert "1,200" in data["direct"] and "1,200 residents" in data["quote"]
 
     plain = run("ask", "How many residents did officials evacuate from Lowdale?")
     assert "[1]" in plain.output and "Sources:" in plain.output and "Volcano erupts near village" in plain.output

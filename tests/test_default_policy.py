@@ -1,8 +1,7 @@
-"""The answering policy as shipped: default thresholds and quote-first, through the fake pipeline and the CLI.
-
-The `settings` fixture most tests use lowers both thresholds and turns quoting off, to keep the scripted model in
-play; these tests change nothing of the policy. They assert behaviour only (answered with a citation, or declined
-without sources), not which path or threshold got there, so that retuning the policy does not break them."""
+"""The answering policy as shipped (the fitted models and their thresholds, answers in the article's words), through
+the fake pipeline and the CLI, with no QA_BOT_ variable set. The tests assert behaviour only (answered with a
+citation, or declined without sources), not which path or threshold got there, so that refitting the models does not
+break them."""
 from __future__ import annotations
 
 import json
@@ -17,7 +16,6 @@ from qa_bot import cli
 from .conftest import ScriptedGenerator
 from .test_pipeline import write_corpus
 
-POLICY = ("refusal_threshold", "extract_threshold", "prefer_quotes", "evidence_margin", "evidence_sentences", "top_k")
 SUPPORTED = "How many residents did officials evacuate from Lowdale?"
 UNRELATED = "Who is the president of France?"
 # On the articles' topic, but no article says it.
@@ -43,7 +41,7 @@ def defaults(tmp_path, monkeypatch):
         monkeypatch.delenv(key)
     settings = Settings(index_dir=tmp_path / "index", collection="defaults", _env_file=None)
     shipped = Settings(_env_file=None)
-    assert {f: getattr(settings, f) for f in POLICY} == {f: getattr(shipped, f) for f in POLICY}
+    assert settings.answer == shipped.answer and settings.answer.answer_model is None  # the shipped models
     return settings
 
 
@@ -87,7 +85,7 @@ def test_the_cli_with_default_settings_answers_and_declines(defaults, fake_embed
     from qa_bot.pipeline import Pipeline
 
     def factory(ctx, **overrides):  # the CLI's own settings (defaults plus its flags), on the fakes
-        assert {f: getattr(ctx.obj, f) for f in POLICY} == {f: getattr(defaults, f) for f in POLICY}
+        assert ctx.obj.answer == defaults.answer
         s = ctx.obj.model_copy(update={"index_dir": defaults.index_dir, "collection": defaults.collection,
                                        **overrides})
         return Pipeline(s, embedder=fake_embedder, generator=ScriptedGenerator(liar), client=ephemeral_client)

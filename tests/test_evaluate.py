@@ -57,12 +57,12 @@ def _chunk(doc_id: str, i: int = 0) -> Chunk:
     return Chunk(chunk_id=f"{doc_id}-{i}", doc_id=doc_id, text="text", start=0, end=4, index=i)
 
 
-def _answer(text, docs_cited=(), hits=(), declined=False, path=None, score=0.8) -> Answer:
-    citations = [Citation(n=i + 1, doc_id=d, title=d, url=None, chunk_id=f"{d}-0", quote="q")
+def _answer(direct, docs_cited=(), hits=(), declined=False, path=None, score=0.8, quote="q") -> Answer:
+    citations = [Citation(n=i + 1, doc_id=d, title=d, url=None, chunk_id=f"{d}-0", quote=quote)
                  for i, d in enumerate(docs_cited)]
-    return Answer(question="q", text=text, declined=declined, citations=citations,
-                  path=path or ("declined" if declined else "generated"),
-                  hits=[Hit(_chunk(d, i), 1.0 - i / 10) for i, d in enumerate(hits)], evidence_score=score)
+    return Answer(question="q", text=f"{direct}\n\nFrom X: “{quote}” [1]", declined=declined, direct=direct,
+                  quote=quote, citations=citations, path=path or ("declined" if declined else "extracted"),
+                  hits=[Hit(_chunk(d, i), 1.0 - i / 10) for i, d in enumerate(hits)], confidence=score)
 
 
 def _gold(answerable=True, answers=("Vietnam",), doc_ids=("a",), type_="factual") -> GoldItem:
@@ -105,9 +105,24 @@ def test_refusal_counting_and_citation_precision_recall():
     assert m["citation_recall"] == 0.5  # of the 2 correct answers, 1 cites a gold doc
     assert m["refusal_rate"] == 0.5 and m["false_refusal_rate"] == 0.25
     assert m["retrieval_recall_at_k"] == 0.75 and m["mrr"] == pytest.approx((1 + 0.5 + 1 + 0) / 4)
-    assert m["paths"] == {"generated": pytest.approx(4 / 6, abs=1e-4), "extractive": 0.0,
+    assert m["paths"] == {"generated": 0.0, "extracted": pytest.approx(4 / 6, abs=1e-4), "quoted": 0.0,
                           "declined": pytest.approx(2 / 6, abs=1e-4)}
+    assert m["answer_accuracy_ci95"][0] < 0.5 < m["answer_accuracy_ci95"][1]
     assert m["latency_p50_s"] == 1.0
+
+
+def test_accuracy_and_f1_score_the_direct_answer_not_the_quote():
+    gold = _gold(answers=("Vietnam",))
+    right = score_answer(gold, _answer("Vietnam", ["a"], quote="Putin then visits Vietnam, a Soviet-era partner."))
+    assert right["correct"] and right["quote_correct"] and right["token_f1"] == 1.0
+    # a wrong direct answer is wrong even when the quote under it holds the gold answer
+    wrong = score_answer(gold, _answer("Laos", ["a"], quote="Putin then visits Vietnam, a Soviet-era partner."))
+    assert not wrong["correct"] and wrong["quote_correct"] and wrong["token_f1"] == 0.0
+    # only a quote (no span was clearly the answer): the quote is what answers, and is scored
+    quoted = Answer(question="q", text="From X: “He visits Vietnam.” [1]", declined=False, quote="He visits Vietnam.",
+                    path="quoted", confidence=0.7)
+    row = score_answer(gold, quoted)
+    assert row["correct"] and 0 < row["token_f1"] < 1
 
 
 def test_rates_without_anything_to_count_are_none():
@@ -116,12 +131,12 @@ def test_rates_without_anything_to_count_are_none():
     assert m["refusal_rate"] == 1.0
 
 
-def test_refusal_curve_from_evidence_scores():
+def test_refusal_curve_from_confidences():
     rows = [
-        {"answerable": True, "evidence_score": 0.7, "correct": True},
-        {"answerable": True, "evidence_score": 0.45, "correct": False},
-        {"answerable": False, "evidence_score": 0.4, "correct": None},
-        {"answerable": False, "evidence_score": None, "correct": None},
+        {"answerable": True, "confidence": 0.7, "correct": True},
+        {"answerable": True, "confidence": 0.45, "correct": False},
+        {"answerable": False, "confidence": 0.4, "correct": None},
+        {"answerable": False, "confidence": None, "correct": None},
     ]
     curve = {p["threshold"]: p for p in refusal_curve(rows, thresholds=(0.0, 0.42, 0.5, 0.8), current=0.42)}
     assert (curve[0.0]["refusal_rate"], curve[0.0]["false_refusal_rate"]) == (0.5, 0.0)  # None score: always declined
@@ -129,7 +144,7 @@ def test_refusal_curve_from_evidence_scores():
     assert (curve[0.8]["refusal_rate"], curve[0.8]["false_refusal_rate"]) == (1.0, 1.0)
     assert curve[0.0]["answer_accuracy"] is None  # below the current threshold correctness is unknown
     assert curve[0.42]["answer_accuracy"] == 0.5 and curve[0.8]["answer_accuracy"] == 0.0
-    assert refusal_curve([{"answerable": True, "evidence_score": None, "correct": False}]) is None
+    assert refusal_curve([{"answerable": True, "confidence": None, "correct": False}]) is None
 
 
 # --- gold / reference files ----------------------------------------------------------------------------------------
@@ -251,10 +266,11 @@ def test_evaluate_qa_end_to_end_on_fakes(qa_files, settings, fake_embedder, ephe
     assert first["retrieval_recall_at_k"] == 1.0 and first["mrr"] == 1.0
     assert first["citation_precision"] == 1.0 and first["citation_recall"] == 1.0
     assert first["refusal_rate"] == 1.0 and first["false_refusal_rate"] == 0.0
-    assert first["k"] == settings.top_k and first["model"] == "scripted-llm" and first["embedder"] == "fake-embedder"
-    assert first["prompt"].startswith("answer.txt@")
-    # the report says how answers were made: whether strong evidence was quoted without the model
-    assert (first["settings"]["prefer_quotes"], first["settings"]["extract_threshold"]) == (False, settings.extract_threshold)
+    assert first["k"] == settings.answer.top_k and first["model"] == "scripted-llm"
+    assert first["embedder"] == "fake-embedder" and first["prompt"].startswith("answer.txt@")
+    # the report says how answers were made: which fitted models and thresholds, which wording
+    assert first["answer_model"]["file"].startswith("answer_model.json@") and first["settings"]["wording"] == "extract"
+    assert set(first["answer_model"]["thresholds"]) == {"answer", "span", "quote", "followup"}
     assert first["paths"]["declined"] == pytest.approx(1 / 3, abs=1e-4)
     assert set(first["by_type"]) == {"number", "factual", "unanswerable"}
     assert set(QA_KEYS) - {"k", "model", "embedder", "prompt"} <= set(first["by_type"]["number"])
@@ -275,7 +291,7 @@ def test_evaluate_qa_end_to_end_on_fakes(qa_files, settings, fake_embedder, ephe
     assert json.loads((out / "metrics.json").read_text())["answer_accuracy"] == 1.0
     report = (out / "report.md").read_text()
     assert "](accuracy_by_type.png)" in report and "](latency.png)" in report and "| number |" in report
-    assert f"quote threshold {settings.extract_threshold}" in report and "quoted without the model" not in report
+    assert "answer_model.json@" in report and "answer wording**: extract" in report
 
     second = evaluate_qa(settings, gold, corpus=corpus, progress=False, generator=ScriptedGenerator(_reply), **fakes)
     assert second["corpus"]["reused"] is True

@@ -58,7 +58,8 @@ def build(make_pipeline, tmp_path, payload: str | None, llm):
     (folder / "bridge.txt").write_text(CLEAN_ARTICLE)
     if payload:
         (folder / "bridge-traffic.txt").write_text(INJECTED_ARTICLE.format(payload=payload))
-    p = make_pipeline(generator=llm, collection=f"inj{abs(hash((payload, str(tmp_path)))) % 10**10}")
+    # wording="model": the model is asked for every answer, so a gullible one has every chance to obey
+    p = make_pipeline(generator=llm, wording="model", collection=f"inj{abs(hash((payload, str(tmp_path)))) % 10**10}")
     report = p.ingest([folder])
     assert report.added == (2 if payload else 1) and not report.errors
     return p
@@ -84,7 +85,7 @@ def test_a_model_that_leaks_its_prompt_is_caught_by_verification(make_pipeline, 
     """Defence in depth: even if a model recites its instructions, that text is in no article, so it is not shown."""
     p = build(make_pipeline, tmp_path, None, ScriptedGenerator(lambda messages: messages[0]["content"]))
     answer = p.ask(QUESTION)
-    assert answer.path == "extractive"
+    assert answer.path == "extracted" and answer.fallback and "not used" in answer.fallback
     assert SYSTEM_PROMPT[:40] not in answer.text and "2.3 million pounds" in answer.text
 
 

@@ -48,11 +48,11 @@ def serve(tmp_path: Path, generator=None, **overrides):
     import chromadb
 
     from qa_bot.pipeline import Pipeline
-    from qa_bot.settings import Settings
+    from qa_bot.settings import AnswerSettings, Settings
 
-    # prefer_quotes=False: these tests drive the model (streaming, queueing, its errors), which a quote would skip
-    settings = Settings(index_dir=tmp_path / "index", collection=f"ui{uuid.uuid4().hex[:10]}", refusal_threshold=0.3,
-                        max_upload_mb=1, prefer_quotes=False, _env_file=None).model_copy(update=overrides)
+    # wording="model": these tests drive the model (streaming, queueing, its errors), which extraction would skip
+    settings = Settings(index_dir=tmp_path / "index", collection=f"ui{uuid.uuid4().hex[:10]}", 
+                        answer=AnswerSettings(wording="model"), max_upload_mb=1, _env_file=None).model_copy(update=overrides)
     pipeline = Pipeline(settings, embedder=FakeEmbedder(), generator=generator, client=chromadb.EphemeralClient())
     demo = build_app(pipeline)
     url = launch_app(demo, pipeline, host="127.0.0.1", port=free_port(), block=False)

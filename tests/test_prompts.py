@@ -23,7 +23,7 @@ def test_render_rejects_missing_variables_and_does_not_reparse_braces():
     prompt = load_prompt("answer")
     with pytest.raises(QABotError):
         prompt.render(question="q")
-    text = prompt.render(evidence="{question} stays literal", question="Q?")[-1]["content"]
+    text = prompt.render(sentence="{question} stays literal", question="Q?")[-1]["content"]
     assert "{question} stays literal" in text
 
 

@@ -21,7 +21,7 @@ from qa_bot.errors import ModelNotFoundError, ServerError
 from qa_bot.generate import LlamaCppGenerator, OpenAICompatibleGenerator, make_generator, resolve_model_path
 from qa_bot.pipeline import Pipeline
 from qa_bot.retrieve import ChromaFullTextIndex, LexicalIndex
-from qa_bot.settings import Settings
+from qa_bot.settings import AnswerSettings, Settings
 
 from .conftest import REPO, SEED, FakeEmbedder, ScriptedGenerator, shared_path
 from .servers import chroma_server, free_port, llama_server, url_of
@@ -413,9 +413,8 @@ def test_ask_and_summarize_through_qa_bot_llm_url_match_in_process(model_server,
     import chromadb
 
     client = chromadb.EphemeralClient()
-    # refusal_threshold 0 and no quote-first: the model is always asked, so its drafts are compared even where the
-    # bot would decline or quote
-    base = dict(index_dir=tmp_path / "index", collection="llm-check", refusal_threshold=0.0, prefer_quotes=False,
+    # the model words the answer, so its drafts are compared
+    base = dict(index_dir=tmp_path / "index", collection="llm-check", answer=AnswerSettings(wording="model"),
                 _env_file=None)
     local_llm, remote_llm = Recorder(real_generator), Recorder(_server_generator(model_server))
     local = Pipeline(Settings(**base), embedder=real_embedder, generator=local_llm, client=client)

@@ -89,16 +89,16 @@ def served(tmp_path_factory):
     import chromadb
 
     from qa_bot.pipeline import Pipeline
-    from qa_bot.settings import Settings
+    from qa_bot.settings import AnswerSettings, Settings
 
     root = tmp_path_factory.mktemp("ui")
     corpus = root / "corpus"
     corpus.mkdir()
     (corpus / "volcano.txt").write_text(VOLCANO)
     (corpus / "budget.md").write_text(BUDGET)
-    # prefer_quotes=False: these tests drive the model (streaming, queueing, its errors), which a quote would skip
-    settings = Settings(index_dir=root / "index", collection=f"ui{uuid.uuid4().hex[:10]}", refusal_threshold=0.3,
-                        max_upload_mb=1, prefer_quotes=False, _env_file=None)
+    # wording="model": these tests drive the model (streaming, queueing, its errors), which extraction would skip
+    settings = Settings(index_dir=root / "index", collection=f"ui{uuid.uuid4().hex[:10]}", 
+                        answer=AnswerSettings(wording="model"), max_upload_mb=1, _env_file=None)
     generator = CountingGenerator(reply)
     pipeline = Pipeline(settings, embedder=FakeEmbedder(), generator=generator, client=chromadb.EphemeralClient())
     pipeline.ingest([corpus])
@@ -135,7 +135,10 @@ def library(client: Client, query: str = "") -> list[list]:
 def test_ask_streams_a_cited_answer_with_a_source_card(client):
     chat, sources, updates = ask(client, "How many residents did officials evacuate from Lowdale?", show_scores=True)
     answer = text_of(chat[-1])
-    assert answer == "Officials evacuated 1,200 residents from Lowdale [1]."
+    direct, quoted = answer.split("\n\n")  # the model's verified wording, then the sentence it rests on
+    assert direct == "Officials evacuated 1,200 residents from Lowdale [1]."
+    assert quoted == ("From the article “Volcano erupts near Lowdale”: "
+                      "“Officials evacuated 1,200 residents from the village of Lowdale.” [1]")
     streamed = [text_of(u[0][-1]) for u in updates if u[0]]
     assert "Searching the articles…" in streamed
     partial = [s for s in streamed if s and answer.startswith(s.strip()) and s.strip() != answer]
@@ -153,16 +156,13 @@ def test_declined_answer_shows_related_passages_not_sources(client):
 
 
 def test_each_session_keeps_its_own_history_and_clear_is_per_session(served):
-    url, _, generator, _ = served
+    url, *_ = served
     first, second = Client(url, verbose=False), Client(url, verbose=False)
     ask(first, "When did the Mount Ember volcano erupt?")
-    before = len([p for p in generator.prompts if p[0]["content"].startswith("Rewrite")])
-    ask(second, "And how many were evacuated?")  # no history in this session: nothing to rewrite against
-    assert len([p for p in generator.prompts if p[0]["content"].startswith("Rewrite")]) == before
-    _, sources, _ = ask(first, "And how many were evacuated?")
-    rewrites = [p for p in generator.prompts if p[0]["content"].startswith("Rewrite")]
-    assert len(rewrites) == before + 1 and "Mount Ember" in rewrites[-1][1]["content"]
-    assert "Searched for: How many were evacuated after the Mount Ember volcano erupted on Tuesday?" in sources
+    _, sources, _ = ask(second, "And how many were evacuated?")  # no history in this session: nothing to rewrite
+    assert "Searched for" not in sources
+    _, sources, _ = ask(first, "And how many were evacuated?")  # this session's history makes it a follow-up
+    assert "Searched for: How many were evacuated?" in sources and 'data-doc-id="volcano"' in sources
 
 
 def test_requests_queue_on_the_one_model(served):
@@ -171,7 +171,7 @@ def test_requests_queue_on_the_one_model(served):
     clients = [Client(url, verbose=False) for _ in range(3)]
     jobs = [c.submit("How many residents did officials evacuate from Lowdale?", [], 5, [], "", "", False,
                      api_name="/ask") for c in clients]
-    answers = [text_of(job.result(timeout=60)[0][-1]) for job in jobs]
+    answers = [text_of(job.result(timeout=60)[0][-1]).split("\n\n")[0] for job in jobs]
     assert answers == ["Officials evacuated 1,200 residents from Lowdale [1]."] * 3
     assert generator.most_active == 1
 
@@ -209,7 +209,8 @@ def test_upload_lists_the_article_answers_from_it_and_delete_removes_it(client, 
     assert [r[-1] for r in library(client, "marlow")] == ["rooftop_bees"]
 
     chat, sources, _ = ask(client, "How much honey did the beekeepers harvest?")
-    assert text_of(chat[-1]).endswith("[1].") and 'data-doc-id="rooftop_bees"' in sources
+    assert "85 kilograms" in text_of(chat[-1]) and text_of(chat[-1]).endswith("[1]")
+    assert 'data-doc-id="rooftop_bees"' in sources
     assert 'href="https://marlow-herald.example/news/rooftop-bees"' in sources
 
     status, rows, *_ = client.predict("rooftop_bees", "", api_name="/delete")

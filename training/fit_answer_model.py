@@ -6,6 +6,7 @@ Training data (never dev, qa-fresh, qa-untuned or the conversation test set; art
   ../shared/gold/train.jsonl      120 questions shipped with the data
   training/questions.jsonl        questions written for this (answerable, near-miss and off-corpus unanswerable)
   training/followups.jsonl        two-turn conversations (follow-ups and independent second turns)
+  training/short_questions.txt    short standalone questions (negatives for the follow-up model)
 
 For each question the real retriever searches the news.jsonl index (built by `qa-bot eval … --corpus
 ../shared/corpus/news.jsonl` or this script), and every candidate sentence of the retrieved passages — plus the
@@ -33,7 +34,7 @@ import os
 import random
 import sys
 import time
-from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -42,12 +43,20 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa_bot.answering.evidence import SENTENCE_SIGNALS, Candidate, WordVectors, describe_candidates  # noqa: E402
+from qa_bot.answering.evidence import (  # noqa: E402
+    SENTENCE_SIGNALS,
+    Candidate,
+    WordVectors,
+    add_relative_signals,
+    candidate_sentences,
+    describe_candidates,
+)  # noqa: E402
+from qa_bot.answering.decision import Outcome, Signals, decide  # noqa: E402
 from qa_bot.answering.followup import dependence_signals  # noqa: E402
 from qa_bot.answering.model import MODEL_FILE, AnswerModels, LinearModel, Thresholds  # noqa: E402
 from qa_bot.answering.question import analyse_question  # noqa: E402
 from qa_bot.answering.spans import span_signal_names  # noqa: E402
-from qa_bot.evaluate import answer_contains, normalize_answer, token_f1  # noqa: E402
+from qa_bot.eval.metrics import answer_contains, normalize_answer, token_f1  # noqa: E402
 from qa_bot.records import Hit, Turn  # noqa: E402
 
 CACHE = ROOT / "training" / ".cache"
@@ -72,43 +81,63 @@ def load_questions(shared: Path, corpus: dict[str, dict]) -> list[dict]:
 
 # -- features ---------------------------------------------------------------------------------------------------
 def sentence_label(question: dict, candidate: Candidate) -> int:
-    if not question["answerable"] or candidate.chunk.doc_id not in question["doc_ids"]:
+    """1 for the evidence sentence (in any article: syndicated copies of a story repeat it word for word) and for a
+    sentence of a supporting article that holds a gold answer."""
+    if not question["answerable"]:
         return 0
     text = normalize_answer(candidate.text)
     evidence = normalize_answer(question.get("evidence", ""))
     if evidence and (evidence in text or (len(text) > 40 and text in evidence)):
         return 1
-    return int(answer_contains(candidate.text, question["answers"]))
+    return int(candidate.chunk.doc_id in question["doc_ids"] and answer_contains(candidate.text, question["answers"]))
 
 
 def describe_question(pipeline, question: dict, top_k: int, word_vectors: WordVectors) -> dict:
-    """Every candidate sentence (retrieved, plus the answer article's own) with its signals and its spans'."""
+    """Every retrieved candidate sentence with its signals and its spans', plus a few sentences of the answer's own
+    article that do not hold the answer (hard negatives), described as if their chunk had been retrieved last."""
     qa = analyse_question(question["question"])
     vector = pipeline.embedder.embed_query(question["question"])
     hits = pipeline.retriever.search(question["question"], k=top_k, query_vector=vector)
-    own = []
+    extra: list[Hit] = []
     if question["answerable"]:
-        have = {h.chunk.chunk_id for h in hits}
-        own = [Hit(chunk=c, score=0.0) for c in pipeline.store().document_chunks(question["doc_ids"][0])
-               if c.chunk_id not in have]
-    candidates = describe_candidates(qa, hits + own, pipeline.embedder.embed_documents, vector, lambda spans: None,
-                                     word_vectors)
-    retrieved = [c for c in candidates if c.hit_rank < len(hits)]
-    extra = [c for c in candidates if c.hit_rank >= len(hits)]
-    labels = {id(c): sentence_label(question, c) for c in candidates}
-    negatives = [c for c in extra if not labels[id(c)]]
-    random.Random(question["id"]).shuffle(negatives)
-    kept = retrieved + [c for c in extra if labels[id(c)]] + negatives[:SAME_ARTICLE_NEGATIVES]
+        seen = {(h.chunk.doc_id, h.chunk.start + s.start) for h in hits for s in candidate_sentences([h])}
+        pool = [c for c in candidate_sentences([Hit(chunk=ch, score=0.0) for ch in
+                                                pipeline.store().document_chunks(question["doc_ids"][0])])
+                if c.key not in seen and not sentence_label(question, c)]
+        pool = list({c.key: c for c in pool}.values())
+        random.Random(question["id"]).shuffle(pool)
+        for c in pool[:SAME_ARTICLE_NEGATIVES]:  # each as a one-sentence chunk at its place in the article
+            chunk = replace(c.chunk, chunk_id=f"{c.chunk.chunk_id}@{c.start}", text=c.text,
+                            start=c.chunk.start + c.start, end=c.chunk.start + c.end)
+            extra.append(Hit(chunk=chunk, score=0.0))
+    candidates = describe_candidates(qa, hits + extra, pipeline.embedder.embed_documents, vector,
+                                     lambda spans: None, word_vectors)
     sentences = []
-    for c in kept:
+    for c in candidates:
+        retrieved = c.hit_rank < len(hits)
         spans = [{"text": s.text, "signals": s.signals,
                   "f1": max((token_f1(s.text, [g]) for g in question["answers"]), default=0.0)} for s in c.spans]
         sentences.append({"doc_id": c.chunk.doc_id, "start": c.chunk.start + c.start, "end": c.chunk.start + c.end,
-                          "text": c.text, "retrieved": c.hit_rank < len(hits), "label": labels[id(c)],
+                          "text": c.text, "retrieved": retrieved, "label": sentence_label(question, c),
                           "signals": {k: v for k, v in c.signals.items() if k != "span"}, "spans": spans})
     return {"id": question["id"], "question": question["question"], "answerable": question["answerable"],
             "answers": question["answers"], "kind": qa.kind, "sentences": sentences,
             "gold_retrieved": any(s["label"] and s["retrieved"] for s in sentences)}
+
+
+def place_hard_negatives(question: dict) -> None:
+    """Give the hard negatives (sentences of the answer's article that were not retrieved) the rank at which their
+    article's best passage was retrieved, or a random rank when it was not: a fixed made-up rank would teach the
+    sentence model that the rank itself marks them."""
+    ranks = {}
+    for s in question["sentences"]:
+        if s["retrieved"]:
+            ranks[s["doc_id"]] = min(ranks.get(s["doc_id"], 99.0), s["signals"]["hit_rank"])
+    depth = int(max((s["signals"]["hit_rank"] for s in question["sentences"] if s["retrieved"]), default=0)) + 1
+    rng = random.Random(question["id"])
+    for s in question["sentences"]:
+        if not s["retrieved"]:
+            s["signals"]["hit_rank"] = ranks.get(s["doc_id"], float(rng.randrange(depth)))
 
 
 def build_features(questions: list[dict], shared: Path, index_dir: Path, refresh: bool) -> list[dict]:
@@ -119,14 +148,14 @@ def build_features(questions: list[dict], shared: Path, index_dir: Path, refresh
             cached = [json.loads(line) for line in handle]
         if [c["id"] for c in cached] == [q["id"] for q in questions]:
             return cached
-    from qa_bot.evaluate import _index_corpus, _prepare_corpus
+    from qa_bot.eval.corpus import index_corpus, prepare_corpus
     from qa_bot.pipeline import Pipeline
     from qa_bot.settings import Settings
 
     corpus = shared / "corpus" / "news.jsonl"
-    settings, info = _prepare_corpus(Settings(index_dir=index_dir), corpus, None)
+    settings, info = prepare_corpus(Settings(index_dir=index_dir), corpus, None)
     pipeline = Pipeline(settings)
-    _index_corpus(pipeline, corpus, info, progress=True)
+    index_corpus(pipeline, corpus, info, progress=True)
     top_k = settings.answer.top_k
     word_vectors = WordVectors(pipeline.embedder.embed_documents)
     out = []
@@ -215,19 +244,17 @@ def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return (round(centre - half, 3), round(centre + half, 3))
 
 
-def question_outcomes(features: list[dict], answer_t: float, span_t: float) -> list[dict]:
+def question_outcomes(features: list[dict], answer_t: float, span_t: float, quote_t: float | None = None) -> list[dict]:
+    """What the decision (qa_bot.answering.decision.decide) does with each question's out-of-fold probabilities."""
+    thresholds = Thresholds(answer=answer_t, span=span_t, quote=answer_t if quote_t is None else quote_t, followup=0.5)
     out = []
     for q in features:
         retrieved = [s for s in q["sentences"] if s["retrieved"]]
         best = max(retrieved, key=lambda s: s["p"], default=None)
-        if best is None or best["p"] < answer_t:
-            decision, shown = "decline", ""
-        else:
-            span = max(best["spans"], key=lambda s: s["p"], default=None)
-            if span is not None and span["p"] >= span_t:
-                decision, shown = "answer", span["text"]
-            else:
-                decision, shown = "quote", best["text"]
+        span = max(best["spans"], key=lambda s: s["p"], default=None) if best else None
+        outcome = decide(Signals(best["p"] if best else 0.0, span["p"] if span else None), thresholds)
+        decision = outcome.value
+        shown = "" if outcome is Outcome.DECLINE else span["text"] if outcome is Outcome.ANSWER else best["text"]
         correct = (decision != "decline" and answer_contains(shown, q["answers"])) if q["answerable"] else (
             decision == "decline")
         f1 = max((token_f1(shown, [g]) for g in q["answers"]), default=0.0) if q["answerable"] and shown else 0.0
@@ -249,21 +276,30 @@ def rates(outcomes: list[dict]) -> dict:
             "quoted": round(sum(o["decision"] == "quote" for o in outcomes) / len(outcomes), 4)}
 
 
-def choose_thresholds(features: list[dict]) -> tuple[float, float, list[dict]]:
-    grid = [round(x, 2) for x in np.arange(0.05, 0.96, 0.025)]
-    span_grid = [round(x, 2) for x in np.arange(0.0, 0.91, 0.05)]
-    best, curve = None, []
+MAX_FALSE_REFUSAL = 0.10  # the most answerable questions the bot may decline (the issue's bar)
+
+
+def choose_thresholds(features: list[dict]) -> tuple[Thresholds, list[dict]]:
+    """The thresholds with the best mean of answer accuracy, refusal and token F1 among those that decline at most
+    MAX_FALSE_REFUSAL of the answerable questions. A span answers from the answer threshold up; a sentence with no
+    clear span is quoted only from the (higher or equal) quote threshold up. Token F1 is in the objective because
+    accuracy alone would favour quotes: a whole sentence contains the answer more often than any span of it does,
+    but leaves the reader to find it."""
+    grid = [round(x, 3) for x in np.arange(0.02, 0.80, 0.02)]
+    span_grid = [round(x, 2) for x in np.arange(0.0, 0.96, 0.05)]
+    curve, best = [], None
     for a in grid:
-        for s in span_grid:
-            r = rates(question_outcomes(features, a, s))
-            objective = 0.5 * (r["accuracy"] or 0) + 0.5 * (r["refusal"] or 0)
-            # ties: prefer the higher token F1 (a direct answer over a quote), then the lower thresholds
-            key = (round(objective, 4), r["token_f1"] or 0, -a, -s)
-            if best is None or key > best[0]:
-                best = (key, a, s)
-            if s == 0.3:
-                curve.append({"answer_threshold": a, **{k: r[k] for k in ("accuracy", "refusal", "false_refusal")}})
-    return best[1], best[2], curve
+        for q in [x for x in grid if x >= a][::2] + [0.99]:
+            for s_ in span_grid:
+                r = rates(question_outcomes(features, a, s_, q))
+                if q == a and s_ == 0.5:
+                    curve.append({"answer_threshold": a, **{k: r[k] for k in ("accuracy", "refusal", "false_refusal")}})
+                if (r["false_refusal"] or 0) > MAX_FALSE_REFUSAL:
+                    continue
+                key = (round(((r["accuracy"] or 0) + (r["refusal"] or 0) + (r["token_f1"] or 0)) / 3, 4), -a, -q)
+                if best is None or key > best[0]:
+                    best = (key, Thresholds(answer=a, span=s_, quote=q, followup=0.5))
+    return best[1], curve[::2]
 
 
 # -- follow-ups -------------------------------------------------------------------------------------------------
@@ -285,7 +321,23 @@ def followup_rows(conversations: list[dict], questions: list[dict]) -> tuple[lis
         rows.append(dependence_signals(q["question"], turns[rng.randrange(len(turns))]))
         labels.append(0)
         groups.append(q["id"])
+    # the written rewrites are standalone even right after the turn they continue: sharing words is not depending
+    for c, first in zip(conversations, turns):
+        if not c["turns"][1]["independent"]:
+            rows.append(dependence_signals(c["turns"][1]["standalone"], first))
+            labels.append(0)
+            groups.append(c["id"])
+    # short standalone questions, so that being short is not taken for depending on the conversation
+    for i, question in enumerate(short_questions()):
+        rows.append(dependence_signals(question, turns[rng.randrange(len(turns))]))
+        labels.append(0)
+        groups.append(f"short-{i}")
     return rows, labels, groups
+
+
+def short_questions() -> list[str]:
+    lines = (ROOT / "training" / "short_questions.txt").read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
 def main() -> None:
@@ -321,8 +373,16 @@ def main() -> None:
     # 2. sentence model, with the out-of-fold span probability as its "span" signal
     sentence_rows, sentence_y, sentence_groups, sentence_refs = [], [], [], []
     for q in features:
+        place_hard_negatives(q)
+        terms = len(analyse_question(q["question"]).terms)  # signals added after the features were cached
+        for s in q["sentences"]:
+            s["signals"].setdefault("question_words", math.log(1 + terms))
         for s in q["sentences"]:
             s["signals"]["span"] = max((span["p"] for span in s["spans"]), default=0.0)
+        # rivals: the retrieved candidates only, as at run time (the hard negatives are not there then)
+        add_relative_signals([s["signals"] for s in q["sentences"]],
+                             [s["signals"] for s in q["sentences"] if s["retrieved"]])
+        for s in q["sentences"]:
             sentence_rows.append(s["signals"])
             sentence_y.append(s["label"])
             sentence_groups.append(q["id"])
@@ -333,8 +393,8 @@ def main() -> None:
         ref["p"] = float(p)
 
     # 3. thresholds on out-of-fold probabilities
-    answer_t, span_t, curve = choose_thresholds(features)
-    outcome = rates(question_outcomes(features, answer_t, span_t))
+    chosen, curve = choose_thresholds(features)
+    outcome = rates(question_outcomes(features, chosen.answer, chosen.span, chosen.quote))
 
     # 4. follow-up model
     conversations = jsonl(ROOT / "training" / "followups.jsonl")
@@ -366,7 +426,8 @@ def main() -> None:
                          "accuracy_ci95": wilson(round(f_acc[followup_t] * len(f_y)), len(f_y)), "n": len(f_y)},
         },
     }
-    models = AnswerModels(span_model, sentence_model, followup_model, Thresholds(answer_t, span_t, followup_t), info)
+    thresholds = Thresholds(answer=chosen.answer, span=chosen.span, quote=chosen.quote, followup=followup_t)
+    models = AnswerModels(span_model, sentence_model, followup_model, thresholds, info)
     target = ROOT / "qa_bot" / "answering" / MODEL_FILE
     target.write_text(json.dumps(models.to_dict(), indent=1) + "\n", encoding="utf-8")
     with (ROOT / "training" / "pairs.jsonl").open("w", encoding="utf-8") as handle:
@@ -376,7 +437,7 @@ def main() -> None:
         "# Answering models: training report", "",
         f"Written by `training/fit_answer_model.py` on {info['fitted']}. Training data only (no dev or reporting set).",
         "", "```", json.dumps(info["training"], indent=1), json.dumps(info["cross_validated"], indent=1), "```", "",
-        f"Thresholds: answer {answer_t}, span {span_t}, follow-up {followup_t}.", "",
+        f"Thresholds: {thresholds}.", "",
         "## Sentence model coefficients (standardised signals)", "",
         "| signal | coefficient |", "|---|---|",
         *[f"| {n} | {c:+.3f} |" for n, c in sorted(zip(sentence_model.features, sentence_model.coef), key=lambda x: -abs(x[1]))],
@@ -384,13 +445,13 @@ def main() -> None:
         *[f"| {n} | {c:+.3f} |" for n, c in sorted(zip(span_model.features, span_model.coef), key=lambda x: -abs(x[1])) if abs(c) > 1e-6],
         "", "## Follow-up model coefficients", "", "| signal | coefficient |", "|---|---|",
         *[f"| {n} | {c:+.3f} |" for n, c in sorted(zip(followup_model.features, followup_model.coef), key=lambda x: -abs(x[1]))],
-        "", "## Answer threshold curve (span threshold 0.3, out-of-fold)", "",
+        "", "## Answer threshold curve (span threshold 0.5, out-of-fold)", "",
         "| answer threshold | accuracy | refusal | false refusal |", "|---|---|---|---|",
         *[f"| {c['answer_threshold']} | {c['accuracy']} | {c['refusal']} | {c['false_refusal']} |" for c in curve], "",
     ]
     (ROOT / "training" / "REPORT.md").write_text("\n".join(report), encoding="utf-8")
     print(json.dumps(info, indent=1))
-    print(f"thresholds: answer {answer_t}, span {span_t}, follow-up {followup_t}; wrote {target}")
+    print(f"thresholds: {thresholds}; wrote {target}")
 
 
 if __name__ == "__main__":

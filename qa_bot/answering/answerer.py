@@ -153,8 +153,13 @@ class Answerer:
     def _reword(self, answer: Answer, qa: QuestionAnalysis, best: Candidate, span_text: str) -> None:
         """Ask the model for the direct answer in its own words; keep them only if they pass the checks."""
         messages = self.wording_prompt.render(sentence=best.text, question=qa.text)
-        draft = clean_wording(self.generator.generate(messages, max_tokens=self.config.max_answer_tokens,
-                                                      stop=["\n"]))
+        generator = self.generator
+        size = sum(generator.count_tokens(m["content"]) + 8 for m in messages)  # +8: the chat template's markers
+        if size + self.config.max_answer_tokens > generator.n_ctx:
+            answer.fallback = (f"the question is too long for the model to word the answer ({size:,} tokens with the "
+                               f"sentence, over its {generator.n_ctx:,}-token context); the words of the article are shown")
+            return
+        draft = clean_wording(generator.generate(messages, max_tokens=self.config.max_answer_tokens, stop=["\n"]))
         problem = check_wording(draft, qa, best.text, span_text)
         if problem is None:
             answer.direct, answer.path = direct_answer_text(draft), "generated"

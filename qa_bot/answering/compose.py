@@ -29,8 +29,7 @@ def answer_text(direct: str, quote: str, chunk: Chunk, n: int) -> str:
     quoted = f"From {attribution(chunk)}: “{quote.strip()}” [{n}]"
     if not direct:
         return quoted
-    marker = f"[{n}]" if direct.endswith((".", "!", "?")) else f"[{n}]."
-    return f"{direct} {marker}\n\n{quoted}"
+    return f"{direct.rstrip('.')} [{n}].\n\n{quoted}"
 
 
 def citation(n: int, chunk: Chunk, quote: str) -> Citation:

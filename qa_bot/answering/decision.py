@@ -20,8 +20,10 @@ class Signals:
 
 
 def decide(signals: Signals, thresholds: Thresholds) -> Outcome:
-    if signals.sentence < thresholds.answer:
-        return Outcome.DECLINE
-    if signals.span is not None and signals.span >= thresholds.span:
+    """Answer with the span when the sentence and the span are both likely enough; quote the sentence whole when
+    it is likely enough to answer by itself (a higher bar: there is no clear answer in it to check); else decline."""
+    if signals.sentence >= thresholds.answer and signals.span is not None and signals.span >= thresholds.span:
         return Outcome.ANSWER
-    return Outcome.QUOTE
+    if signals.sentence >= thresholds.quote:
+        return Outcome.QUOTE
+    return Outcome.DECLINE

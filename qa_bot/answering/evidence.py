@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..nlp import parse
+from ..nlp import parse, parse_one
 from ..records import Chunk, Hit
 from ..text import looks_like_injection, split_sentences
 from .question import QuestionAnalysis, governing_verb, is_content, lemma_of, semantic_role
-from .spans import AnswerSpan, span_candidates, span_signals
+from .spans import AnswerSpan, add_focus_similarity, span_candidates, span_signals
 
 MIN_WORDS = 4
 
@@ -87,12 +87,12 @@ def _covered(terms: dict[str, float], present: set[str], around: set[str]) -> fl
     return sum(w if t in present else 0.5 * w if t in around else 0.0 for t, w in terms.items()) / total
 
 
-def _role_evidence(qa: QuestionAnalysis, doc) -> tuple[float, float]:
+def _role_evidence(qa: QuestionAnalysis, doc, verb_similarity: Callable[[str, str], float]) -> tuple[float, float]:
     """(agree, conflict): does the sentence give a named participant of the question the same role (agent or
-    patient) of the same verb as the question does, or the opposite one?"""
+    patient) as the question does, or the opposite one, of a verb meaning what the question's verb means? Each is
+    weighted by how close the two verbs are ("provided" for "give"), so no cut-off decides what counts as the same
+    verb."""
     agree = conflict = 0.0
-    if not qa.verbs:
-        return agree, conflict
     for mention in qa.mentions:
         if mention.role == "other" or mention.verb not in qa.verbs or not mention.lemmas:
             continue
@@ -100,20 +100,29 @@ def _role_evidence(qa: QuestionAnalysis, doc) -> tuple[float, float]:
             if lemma_of(token) not in mention.lemmas or token.dep_ == "compound":
                 continue
             verb = governing_verb(token.head) if token.head is not token else None
-            if verb is None or verb.lemma_.lower() != mention.verb:
+            if verb is None:
                 continue
+            weight = verb_similarity(verb.lemma_.lower(), mention.verb)
             role = semantic_role(token)
             if role == mention.role:
-                agree = 1.0
+                agree = max(agree, weight)
             elif role != "other":
-                conflict = 1.0
+                conflict = max(conflict, weight)
     return agree, conflict
 
 
-def sentence_signals(qa: QuestionAnalysis, candidate: Candidate, dense: float, best_dense: float,
-                     around: set[str], verb_similarity: float) -> dict[str, float]:
+def _numbers_and_dates(doc) -> set[str]:
+    return {t.lower_ for ent in doc.ents if ent.label_ in ("DATE", "TIME", "CARDINAL", "MONEY", "PERCENT", "QUANTITY")
+            for t in ent if t.like_num or t.is_alpha and t.ent_type_ == "DATE"}
+
+
+def sentence_signals(qa: QuestionAnalysis, candidate: Candidate, dense: float, around: set[str],
+                     verb_similarity: float, window: set[str], passage: set[str],
+                     verb_pair_similarity: Callable[[str, str], float], asked_numbers: set[str],
+                     predicate_soft: float) -> dict[str, float]:
     """``around``: the content lemmas of what a reader of the passage knows besides the sentence (its article's
-    headline and year)."""
+    headline and year); ``window``: those of the sentence and its neighbours; ``passage``: those of its whole
+    passage."""
     doc = candidate.doc
     lemmas = {lemma_of(t) for t in doc if is_content(t)}
     terms = qa.terms
@@ -129,16 +138,22 @@ def sentence_signals(qa: QuestionAnalysis, candidate: Candidate, dense: float, b
         type_match = float(any(s.signals.get("causal") for s in candidate.spans))
     else:
         type_match = float(bool(new_entities) or any(s.signals.get("new_share", 0) > 0.5 for s in candidate.spans))
-    agree, conflict = _role_evidence(qa, doc)
+    agree, conflict = _role_evidence(qa, doc, verb_pair_similarity)
     years = {t.text for t in doc if t.like_num and len(t.text) == 4}
     if candidate.chunk.published:
         years.add(candidate.chunk.published[:4])
     text = candidate.text.strip()
+    focus = qa.focus.split()[-1] if qa.focus else ""
     return {
         "dense": dense,
-        "dense_gap": best_dense - dense,
         "lexical": _covered(terms, lemmas, set()),
         "lexical_context": _covered(terms, lemmas, around),
+        "lexical_window": _covered(terms, window, around),
+        "lexical_passage": _covered(terms, passage, around),
+        # what is asked about (not who it is about): a near miss names the people but not the thing asked
+        "predicate": _covered(qa.predicate, lemmas, set()) if qa.predicate else 1.0,
+        "predicate_window": _covered(qa.predicate, window, set()) if qa.predicate else 1.0,
+        "predicate_soft": predicate_soft,
         "missing_heaviest": max(missing, default=0.0) / heaviest,
         "missing_share": len(missing) / len(terms) if terms else 0.0,
         "mentions": mentions_found / len(mention_terms) if mention_terms else 1.0,
@@ -148,16 +163,40 @@ def sentence_signals(qa: QuestionAnalysis, candidate: Candidate, dense: float, b
         "role_agree": agree,
         "role_conflict": conflict,
         "year_mismatch": float(bool(qa.years) and not qa.years & years),
+        # the dates and numbers the question names ("on June 19 and 20"), found in the sentence
+        "numbers_matched": len(asked_numbers & _numbers_and_dates(doc)) / len(asked_numbers) if asked_numbers else 0.0,
         "fragment": float(not text.rstrip("\"'”’)] ").endswith((".", "!")) or text.endswith("?")),
+        "focus_word": float(bool(focus) and focus in lemmas),
+        "quoted_speech": float(any(q in text for q in ('"', "“", "”"))),
+        "position": math.log1p((candidate.chunk.start + candidate.start) / 500),
         "log_words": math.log(1 + len(text.split())),
+        # long questions leave more of their words out of the answering sentence: this lets the model allow for it
+        "question_words": math.log(1 + len(terms)),
         "hit_rank": float(candidate.hit_rank),
         "span": max((s.probability for s in candidate.spans), default=0.0),
     }
 
 
-SENTENCE_SIGNALS = ("dense", "dense_gap", "lexical", "lexical_context", "missing_heaviest", "missing_share",
-                    "mentions", "verb_match", "verb_similarity", "type_match", "role_agree", "role_conflict", "year_mismatch",
-                    "fragment", "log_words", "hit_rank", "span")
+RELATIVE_TO_BEST = ("lexical_context", "lexical_window", "span")  # also measured as the gap to the question's best
+
+
+def add_relative_signals(signals: Sequence[dict[str, float]],
+                         rivals: Sequence[dict[str, float]] | None = None) -> None:
+    """How far below the best of its rivals (by default: all candidates of the same question) each candidate is: a
+    sentence is judged against the others it competes with."""
+    rivals = signals if rivals is None else rivals
+    for name in ("dense", *RELATIVE_TO_BEST):
+        best = max((s[name] for s in rivals), default=0.0)
+        for s in signals:
+            s[f"{name}_gap"] = best - s[name]
+
+
+SENTENCE_SIGNALS = ("dense", "dense_gap", "lexical", "lexical_context", "lexical_window", "lexical_passage",
+                    "predicate", "predicate_window", "predicate_soft",
+                    "missing_heaviest", "missing_share",
+                    "mentions", "verb_match", "verb_similarity", "type_match", "role_agree", "role_conflict", "year_mismatch", "numbers_matched",
+                    "fragment", "focus_word", "quoted_speech", "position", "log_words", "question_words", "hit_rank", "span",
+                    *(f"{name}_gap" for name in RELATIVE_TO_BEST))
 
 
 def describe_candidates(qa: QuestionAnalysis, hits: Sequence[Hit], embed: Callable[[Sequence[str]], np.ndarray],
@@ -176,16 +215,53 @@ def describe_candidates(qa: QuestionAnalysis, hits: Sequence[Hit], embed: Callab
         candidate.spans = span_candidates(candidate.doc)
         for span in candidate.spans:
             span.signals = span_signals(qa, candidate.doc, span, question_lemmas)
+    if qa.focus:  # "Which city …": how close each named span is to "city"
+        named = sorted({s.text for c in candidates for s in c.spans if s.type != "clause"})
+        vectors = word_vectors([qa.focus, *named])
+        for candidate in candidates:
+            add_focus_similarity(candidate.spans, [float(vectors[s.text] @ vectors[qa.focus]) if s.type != "clause"
+                                                   else 0.0 for s in candidate.spans])
+    for candidate in candidates:
         score_spans(candidate.spans)
     titles = list(dict.fromkeys(c.chunk.title for c in candidates))
     around = {title: {lemma_of(t) for t in doc if is_content(t)} for title, doc in zip(titles, parse(titles))}
-    verbs = {id(c): {t.lemma_.lower() for t in c.doc if t.pos_ == "VERB"} for c in candidates}
+    verbs = {id(c): {t.lemma_.lower() for t in c.doc if t.pos_ in ("VERB", "AUX")} for c in candidates}
     asked = qa.main_verb
-    vectors = word_vectors(sorted(set().union(*verbs.values()) | ({asked} if asked else set()))) if asked else {}
-    best = float(np.max(dense))
-    for candidate, similarity in zip(candidates, dense):
+    vectors = word_vectors(sorted(set().union(*verbs.values()) | set(qa.verbs))) if qa.verbs else {}
+
+    def verb_pair_similarity(a: str, b: str) -> float:
+        return max(0.0, float(vectors[a] @ vectors[b])) if a in vectors and b in vectors else float(a == b)
+
+    asked_numbers = _numbers_and_dates(parse_one(qa.text))
+    # The predicate's words matched by meaning: "toilet" is met by "bathroom", "give" by "provided".
+    sentence_words = [{lemma_of(t) for t in c.doc if is_content(t) and t.pos_ in ("NOUN", "VERB", "ADJ")}
+                      for c in candidates]
+    if qa.predicate:
+        word_vecs = word_vectors(sorted(set(qa.predicate).union(*sentence_words)))
+        total = sum(qa.predicate.values())
+    soft = []
+    for words_ in sentence_words:
+        if not qa.predicate:
+            soft.append(1.0)
+            continue
+        matrix = np.array([word_vecs[w] for w in words_]) if words_ else np.zeros((0, 1))
+        score = 0.0
+        for term, weight in qa.predicate.items():
+            best_match = float(np.max(matrix @ word_vecs[term])) if len(matrix) else 0.0
+            score += weight * max(0.0, best_match)
+        soft.append(score / total)
+    lemmas = [{lemma_of(t) for t in c.doc if is_content(t)} for c in candidates]
+    passages: dict[str, set[str]] = {}
+    for candidate, words in zip(candidates, lemmas):
+        passages.setdefault(candidate.chunk.chunk_id, set()).update(words)
+    for i, (candidate, similarity) in enumerate(zip(candidates, dense)):
         context = around[candidate.chunk.title] | ({candidate.chunk.published[:4]} if candidate.chunk.published else set())
         verb_similarity = max((float(vectors[v] @ vectors[asked]) for v in verbs[id(candidate)]), default=0.0) \
             if asked else 0.0
-        candidate.signals = sentence_signals(qa, candidate, float(similarity), best, context, verb_similarity)
+        window = set(lemmas[i]).union(*(lemmas[j] for j in (i - 1, i + 1) if 0 <= j < len(candidates)
+                                        and candidates[j].chunk.chunk_id == candidate.chunk.chunk_id))
+        candidate.signals = sentence_signals(qa, candidate, float(similarity), context, verb_similarity, window,
+                                             passages[candidate.chunk.chunk_id], verb_pair_similarity, asked_numbers,
+                                             soft[i])
+    add_relative_signals([c.signals for c in candidates])
     return candidates

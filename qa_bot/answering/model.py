@@ -7,6 +7,7 @@ a pickle: readable, diffable, and independent of the scikit-learn version; qa-bo
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from functools import lru_cache
@@ -53,8 +54,9 @@ class LinearModel:
 class Thresholds:
     """Where the decision cuts the probabilities (see :func:`qa_bot.answering.decision.decide`)."""
 
-    answer: float  # the best sentence's probability needed to answer at all
-    span: float  # the best span's probability needed to state it as the direct answer (else: quote only)
+    answer: float  # the best sentence's probability needed to answer with a span of it
+    span: float  # the best span's probability needed to state it as the direct answer
+    quote: float  # the best sentence's probability needed to quote it whole when no span is clearly the answer
     followup: float  # the follow-up model's probability above which a question is rewritten from the conversation
 
 
@@ -65,6 +67,7 @@ class AnswerModels:
     followup: LinearModel
     thresholds: Thresholds
     info: dict  # what it was fitted on, and its cross-validated figures
+    label: str = MODEL_FILE  # the file and the start of its sha256, recorded in evaluation reports
 
     @classmethod
     def load(cls, path: Path | None = None) -> "AnswerModels":
@@ -74,8 +77,10 @@ class AnswerModels:
             else:
                 text = Path(path).read_text(encoding="utf-8")
             data = json.loads(text)
+            label = f"{Path(path).name if path else MODEL_FILE}@{hashlib.sha256(text.encode()).hexdigest()[:12]}"
             return cls(LinearModel.from_dict(data["span"]), LinearModel.from_dict(data["sentence"]),
-                       LinearModel.from_dict(data["followup"]), Thresholds(**data["thresholds"]), data.get("info", {}))
+                       LinearModel.from_dict(data["followup"]), Thresholds(**data["thresholds"]), data.get("info", {}),
+                       label)
         except (OSError, KeyError, TypeError, ValueError) as err:
             where = path or f"qa_bot/answering/{MODEL_FILE}"
             raise ModelNotFoundError(

@@ -33,7 +33,7 @@ NAME_LABELS = KIND_LABELS["entity"]
 # Nouns that only frame a "which/what N" question: the kind comes from them, the thing asked about does not.
 _TIME_NOUNS = frozenset("date day year month time week decade century hour season".split())
 _QUANTITY_NOUNS = frozenset("number amount percentage percent share proportion rate total sum figure price cost".split())
-_FRAME_NOUNS = frozenset("name title designation term nickname".split())
+_FRAME_NOUNS = frozenset("name title designation term nickname kind type sort".split())
 _SUBJECT_DEPS = frozenset({"nsubj", "csubj", "expl"})
 _PASSIVE_SUBJECT_DEPS = frozenset({"nsubjpass", "csubjpass"})
 _OBJECT_DEPS = frozenset({"dobj", "dative", "attr", "oprd", "pobj"})
@@ -85,6 +85,9 @@ class QuestionAnalysis:
     wh_role: str = "other"  # the role of the asked-for thing relative to the main verb
     mentions: list[Mention] = field(default_factory=list)  # its named entities
     terms: dict[str, float] = field(default_factory=dict)  # content lemmas → weight (rarer words weigh more)
+    # what is asked about, without who or what it is about: the terms that are not names, dates or numbers, nor the
+    # noun of "which N" ("eat", "breakfast" in "What did McConnell eat for breakfast?")
+    predicate: dict[str, float] = field(default_factory=dict)
     years: frozenset[str] = frozenset()  # four-digit years it names
 
     @property
@@ -118,20 +121,23 @@ def analyse_question(question: str) -> QuestionAnalysis:
     focus_token = None
     if wh == "how" and wh_token.i + 1 < len(doc) and doc[wh_token.i + 1].lower_ in ("many", "much"):
         wh = f"how {doc[wh_token.i + 1].lower_}"
-    if wh in ("which", "what", "whose") and wh_token.dep_ == "det":
-        focus_token = wh_token.head  # "Which airline …", "In what year …"
-    elif wh in ("what", "which") and wh_token.dep_ in ("attr", "nsubj", "dobj", "pobj"):
+    start = wh_token  # the focus noun phrase starts after this token
+    if wh in ("which", "what", "whose"):
+        if wh_token.i + 1 < len(doc) and doc[wh_token.i + 1].lower_ == "of":  # "Which of the companies …"
+            start = doc[wh_token.i + 1]
+        focus_token = _noun_after(doc, start)  # "Which eastern German state …", "In what year …"
+    if focus_token is None and wh in ("what", "which") and wh_token.dep_ in ("attr", "nsubj", "dobj", "pobj"):
         # "What is the name of the case …" / "What was the airline that …": the subject of the copula
         root = wh_token.head
         focus_token = next((c for c in root.children if c.dep_ in ("nsubj", "nsubjpass") and c.pos_ == "NOUN"), None)
     if focus_token is not None and focus_token.lemma_.lower() in _FRAME_NOUNS:
-        of = next((c for c in focus_token.children if c.dep_ == "prep" and c.lower_ == "of"), None)
-        obj = next((c for c in of.children if c.dep_ == "pobj"), None) if of is not None else None
-        focus_token = obj if obj is not None else focus_token
+        following = doc[focus_token.i + 1 :]  # "the name of the case": the noun after "of"
+        if len(following) > 1 and following[0].lower_ == "of" and _noun_after(doc, following[0]) is not None:
+            start, focus_token = following[0], _noun_after(doc, following[0])
     focus = ""
-    if focus_token is not None and focus_token.pos_ in ("NOUN", "PROPN"):
-        compounds = [c for c in focus_token.lefts if c.dep_ in ("compound", "amod") and c.pos_ == "NOUN"]
-        focus = " ".join([*(c.lower_ for c in compounds), focus_token.lemma_.lower()])
+    if focus_token is not None:
+        before = doc[start.i + 1 : focus_token.i] if focus_token.i > start.i else []
+        focus = " ".join([*(t.lower_ for t in before if t.pos_ == "NOUN"), focus_token.lemma_.lower()])
     kind = _kind(wh, focus_token, doc)
 
     verbs = [t for t in doc if t.pos_ == "VERB" and t.dep_ not in ("aux", "auxpass", "amod")]
@@ -151,8 +157,29 @@ def analyse_question(question: str) -> QuestionAnalysis:
     lemmas = [lemma_of(t) for t in doc if is_content(t) and t.pos_ != "ADV" and t.i != (wh_token.i if wh_token else -1)]
     weights = term_weights(sorted(set(lemmas)))
     years = frozenset(t.text for t in doc if t.like_num and len(t.text) == 4 and t.text[:2] in ("19", "20"))
+    named = {t.i for ent in doc.ents for t in ent}
+    framing = set(focus.split()) | _FRAME_NOUNS | _TIME_NOUNS | _QUANTITY_NOUNS
+    predicate = {lemma_of(t): weights[lemma_of(t)] for t in doc
+                 if lemma_of(t) in weights and t.i not in named and t.pos_ in ("NOUN", "VERB", "ADJ")
+                 and lemma_of(t) not in framing}
     return QuestionAnalysis(question, wh, kind, focus, tuple(dict.fromkeys(v.lemma_.lower() for v in verbs)), wh_role,
-                            mentions, weights, years)
+                            mentions, weights, predicate, years)
+
+
+def _noun_after(doc, token):
+    """The head noun of the noun phrase right after ``token`` ("which eastern German state" → state; "which
+    Dana-Farber oncologist" → oncologist), read from the parts of speech, which the small parser gets right more
+    often than the attachment of "which"; None when no noun follows ("what did …")."""
+    run = []
+    for t in doc[token.i + 1 :]:
+        if t.pos_ in ("ADJ", "NOUN", "PROPN", "NUM", "DET") and t.lower_ not in ("the", "a", "an") or t.tag_ == "HYPH":
+            run.append(t)
+        elif t.lower_ in ("the", "a", "an") and not run:
+            run.append(t)
+        else:
+            break
+    nouns = [t for t in run if t.pos_ == "NOUN"] or [t for t in run[-1:] if t.pos_ == "PROPN"]  # "Which Republican"
+    return nouns[-1] if nouns else None
 
 
 def _kind(wh: str, focus_token, doc) -> str:
@@ -180,7 +207,6 @@ def _kind(wh: str, focus_token, doc) -> str:
                 return "quantity"
             if noun in ("reason", "cause", "motive", "explanation"):
                 return "reason"
-            if focus_token.pos_ in ("NOUN", "PROPN"):
-                return "entity"
+            return "entity"
         return "thing"
     return "other"

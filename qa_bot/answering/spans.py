@@ -14,6 +14,8 @@ _TIME_LABELS = frozenset({"DATE", "TIME"})
 _CLAUSE_DEPS = frozenset({"advcl", "ccomp", "xcomp", "relcl", "acl", "pcomp"})
 _PHRASE_DEPS = frozenset({"nsubj", "nsubjpass", "dobj", "dative", "attr", "oprd", "pobj", "appos", "conj", "npadvmod"})
 SPAN_TYPES = ("name", "number", "time", "phrase", "clause")
+ENTITY_LABELS = ("PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE",
+                 "DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL")
 
 
 @dataclass
@@ -56,6 +58,10 @@ def span_candidates(doc) -> list[AnswerSpan]:
     for ent in doc.ents:
         kind = "number" if ent.label_ in _NUMERIC_LABELS else "time" if ent.label_ in _TIME_LABELS else "name"
         add(ent.start, ent.end, kind, ent.label_)
+        subtree = list(ent.root.subtree)  # "Carpenter v. United States": a name the tagger cut in two
+        if kind == "name" and subtree[-1].i + 1 > ent.end and subtree[-1].i + 1 - ent.start <= 8 \
+                and subtree[0].i >= ent.start:
+            add(ent.start, subtree[-1].i + 1, kind, ent.label_)
     for chunk in doc.noun_chunks:
         add(chunk.start, chunk.end, "phrase")
     for token in doc:
@@ -112,15 +118,24 @@ def span_signals(qa: QuestionAnalysis, doc, span: AnswerSpan, question_lemmas: s
         "named": float(span.label in NAME_LABELS),
         "pronoun": float(all(t.pos_ in ("PRON", "DET") for t in tokens)),
     }
-    # The kind of answer asked for against the kind of span: learned per pair, not set by hand.
-    for kind in KINDS:
-        if kind == qa.kind:
-            for span_type in SPAN_TYPES:
-                signals[f"{kind}:{span_type}"] = float(span.type == span_type)
+    # The kind of answer asked for against the kind of span and its entity label: learned per pair, not set by hand.
+    signals[f"{qa.kind}:{span.type}"] = 1.0
+    if span.label:
+        signals[f"{qa.kind}:{span.label}"] = 1.0
     return signals
+
+
+def add_focus_similarity(spans: list[AnswerSpan], similarities: list[float]) -> None:
+    """How close each span is in meaning to the noun of a "which N" question ("Which city …": Nashville, not the
+    Grammy Awards), and how far below the closest span of its sentence."""
+    best = max(similarities, default=0.0)
+    for span, similarity in zip(spans, similarities):
+        span.signals["focus_similarity"] = similarity
+        span.signals["focus_similarity_gap"] = best - similarity
 
 
 def span_signal_names() -> list[str]:
     base = ["label_match", "new_share", "all_in_question", "near_anchor", "verb_asked", "role_match", "near_focus",
-            "causal", "words", "single_word", "named", "pronoun"]
-    return base + [f"{kind}:{span_type}" for kind in KINDS for span_type in SPAN_TYPES]
+            "causal", "words", "single_word", "named", "pronoun", "focus_similarity", "focus_similarity_gap"]
+    return (base + [f"{kind}:{span_type}" for kind in KINDS for span_type in SPAN_TYPES]
+            + [f"{kind}:{label}" for kind in KINDS for label in ENTITY_LABELS])

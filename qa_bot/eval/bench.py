@@ -113,10 +113,10 @@ def run_bench(settings, options: BenchOptions, log: Log = lambda _: None) -> dic
     work = Path(options.work_dir)
     work.mkdir(parents=True, exist_ok=True)
     configured = settings.model_copy(update={"index_dir": work / f"{key}-{settings.embed_backend}", "collection": COLLECTION})
-    # The straightforward pipeline asks the model for every answer: no quoting of strong evidence without it.
+    # The straightforward pipeline asks the model to word every answer.
     baseline = settings.model_copy(update={"index_dir": work / f"{key}-baseline", "collection": COLLECTION,
                                            "embed_backend": BASELINE_BACKEND, "embed_batch_size": BASELINE_BATCH,
-                                           "prefer_quotes": False})
+                                           "answer": settings.answer.model_copy(update={"wording": "model"})})
     result: dict[str, Any] = {"corpus": str(corpus), "gold": str(gold_path), "work_dir": str(work),
                               "backend": settings.embed_backend, "baseline_backend": f"{BASELINE_BACKEND}, batch {BASELINE_BATCH}",
                               "cpu_threads": len(os.sched_getaffinity(0)), "load_avg_start": [round(x, 2) for x in load_start]}

@@ -2,16 +2,20 @@
 
 Q&A (answerable = the gold says the corpus answers it):
 
-- ``answer_accuracy``: answerable questions whose answer text (citation markers removed, sources not counted) contains
-  a gold answer after :func:`normalize_answer`, at word boundaries, and that were not declined.
-- ``token_f1``: mean over answerable questions of the best SQuAD token F1 against the gold answers (0 when declined).
+- ``answer_accuracy``: answerable questions whose short answer (the direct answer; the quote when only a quote was
+  given; citation markers removed) contains a gold answer after :func:`normalize_answer`, at word boundaries, and
+  that were not declined. ``quote_accuracy``: the same for the quoted sentence that backs the answer.
+- ``token_f1``: mean over answerable questions of the best SQuAD token F1 of the short answer against the gold
+  answers (0 when declined).
 - ``retrieval_recall_at_k``: answerable questions with a gold document among the retrieved passages' documents.
 - ``mrr``: mean of 1/rank of the first gold document among the distinct documents of the retrieved passages, in order.
 - ``citation_precision``: of all citations shown in answers to answerable questions, the share pointing at a gold doc.
 - ``citation_recall``: of the correct answers, the share citing at least one gold document.
 - ``refusal_rate``: unanswerable questions declined; ``false_refusal_rate``: answerable questions declined.
-- ``refusal_curve``: both rates had the refusal threshold been t, for a sweep of t, from each answer's evidence score
-  (an answer is declined exactly when its best evidence score is below the threshold).
+- ``*_ci95``: Wilson 95 % intervals of the rates above.
+- ``refusal_curve``: both rates had the answer threshold been t, for a sweep of t, from each answer's confidence
+  (the sentence model's probability for its best sentence; an answer is declined exactly when it is below the
+  threshold).
 
 Article extraction: the scrapinghub / Zyte article-extraction-benchmark's shingle scoring (:func:`score_extraction`,
 :func:`metrics_from_scores`). Latencies: :func:`percentile`.
@@ -32,7 +36,7 @@ from ..text import strip_citation_marks
 if TYPE_CHECKING:
     from .records import GoldItem
 
-ANSWER_PATHS = ("generated", "extractive", "declined")
+ANSWER_PATHS = ("generated", "extracted", "quoted", "declined")
 CURVE_THRESHOLDS = tuple(round(i * 0.05, 2) for i in range(21))  # 0.00, 0.05, …, 1.00
 DIGITS = 4
 
@@ -55,6 +59,16 @@ def rounded(value: float | None, digits: int = DIGITS) -> float | None:
 def mean(values: Iterable[float | bool]) -> float | None:
     values = [float(v) for v in values]
     return round(sum(values) / len(values), DIGITS) if values else None
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> list[float] | None:
+    """The Wilson score interval of a rate (95 % by default); ``None`` when there is nothing to count."""
+    if n == 0:
+        return None
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return [round(max(0.0, centre - half), DIGITS), round(min(1.0, centre + half), DIGITS)]
 
 
 # --- answers -------------------------------------------------------------------------------------------------------
@@ -113,22 +127,23 @@ def score_answer(item: GoldItem, answer: Any) -> dict[str, Any]:
     retrieved = _distinct(h.chunk.doc_id for h in (answer.hits or []))
     cited = [c.doc_id for c in (answer.citations or [])] if not declined else []
     gold_docs = set(item.doc_ids)
-    score = getattr(answer, "evidence_score", None)
+    confidence = answer.confidence
     row: dict[str, Any] = {
         "declined": declined,
         "path": answer.path,
         "retrieved_doc_ids": retrieved,
         "cited_doc_ids": cited,
-        "evidence_score": None if score is None else float(score),
-        "correct": None, "token_f1": None, "retrieval_hit": None, "reciprocal_rank": None,
+        "confidence": None if confidence is None else float(confidence),
+        "correct": None, "quote_correct": None, "token_f1": None, "retrieval_hit": None, "reciprocal_rank": None,
         "citations_gold": None, "cites_gold": None,
     }
     if item.answerable:
-        correct = not declined and answer_contains(answer.text, item.answers)
+        correct = not declined and answer_contains(answer.short, item.answers)
         rank = next((i for i, d in enumerate(retrieved, start=1) if d in gold_docs), None)
         row.update(
             correct=correct,
-            token_f1=0.0 if declined else round(token_f1(answer.text, item.answers), DIGITS),
+            quote_correct=not declined and answer_contains(answer.quote, item.answers),
+            token_f1=0.0 if declined else round(token_f1(answer.short, item.answers), DIGITS),
             retrieval_hit=rank is not None,
             reciprocal_rank=round(1.0 / rank, DIGITS) if rank else 0.0,
             citations_gold=sum(d in gold_docs for d in cited),
@@ -151,13 +166,17 @@ def aggregate_qa(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "n_answerable": len(ans),
         "n_unanswerable": len(unans),
         "answer_accuracy": mean(r["correct"] for r in ans),
+        "answer_accuracy_ci95": wilson_interval(sum(bool(r["correct"]) for r in ans), len(ans)),
+        "quote_accuracy": mean(bool(r.get("quote_correct")) for r in ans),
         "token_f1": mean(r["token_f1"] for r in ans),
         "retrieval_recall_at_k": mean(r["retrieval_hit"] for r in ans),
         "mrr": mean(r["reciprocal_rank"] for r in ans),
         "citation_precision": round(sum(r["citations_gold"] for r in ans) / n_citations, DIGITS) if n_citations else None,
         "citation_recall": mean(r["cites_gold"] for r in correct),
         "refusal_rate": mean(r["declined"] for r in unans),
+        "refusal_rate_ci95": wilson_interval(sum(bool(r["declined"]) for r in unans), len(unans)),
         "false_refusal_rate": mean(r["declined"] for r in ans),
+        "false_refusal_rate_ci95": wilson_interval(sum(bool(r["declined"]) for r in ans), len(ans)),
         "latency_p50_s": rounded(percentile(latencies, 50)),
         "latency_p95_s": rounded(percentile(latencies, 95)),
         "paths": {p: round(paths.get(p, 0) / len(rows), DIGITS) if rows else None
@@ -176,19 +195,19 @@ def grouped_qa(rows: Sequence[dict], key: str) -> dict[str, dict]:
 
 def refusal_curve(rows: Sequence[dict[str, Any]], thresholds: Sequence[float] = CURVE_THRESHOLDS,
                   current: float | None = None) -> list[dict[str, Any]] | None:
-    """(refusal_rate, false_refusal_rate) had the refusal threshold been t, for each t.
+    """(refusal_rate, false_refusal_rate) had the answer threshold been t, for each t.
 
-    A question is declined exactly when its best evidence score is below the threshold (or it had no evidence), so
+    A question is declined exactly when its confidence is below the threshold (or it had no candidate sentence), so
     the rates are exact without re-running. ``answer_accuracy`` (over answerable questions) is given only for
     thresholds at or above ``current``: there every answered question was also answered in this run, so its
-    correctness is known. ``None`` when the answers carry no evidence score."""
-    if not rows or all(r.get("evidence_score") is None for r in rows):
+    correctness is known. ``None`` when the answers carry no confidence."""
+    if not rows or all(r.get("confidence") is None for r in rows):
         return None
     ans = [r for r in rows if r["answerable"]]
     unans = [r for r in rows if not r["answerable"]]
 
     def declined(r: dict, t: float) -> bool:
-        return r.get("evidence_score") is None or r["evidence_score"] < t
+        return r.get("confidence") is None or r["confidence"] < t
 
     points = []
     for t in sorted(set(thresholds) | ({round(current, 4)} if current is not None else set())):

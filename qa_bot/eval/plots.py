@@ -81,7 +81,7 @@ def plot_refusal_curve(curve: list[dict], current: float, path: Path) -> None:
     if acc:
         ax.plot(*zip(*acc), linestyle="--", color="grey", label="answer accuracy (known for t ≥ current)")
     ax.axvline(current, color="black", linewidth=1, linestyle=":", label=f"current threshold {current:g}")
-    ax.set_xlabel("refusal threshold on the best evidence score")
+    ax.set_xlabel("answer threshold on the sentence model's probability")
     ax.set_ylabel("rate")
     ax.set_ylim(-0.03, 1.03)
     ax.set_title("Refusals vs false refusals by threshold")

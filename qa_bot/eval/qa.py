@@ -69,22 +69,26 @@ def evaluate_qa(settings, gold_path: Path | str, corpus: Path | str | None = Non
         latency = time.perf_counter() - t0
         row = {"id": item.id, "question": item.question, "type": item.type, "source": item.source,
                "answerable": item.answerable, "gold_answers": list(item.answers), "gold_doc_ids": list(item.doc_ids),
-               "answer": answer.text}
+               "answer": answer.short, "shown": answer.text}
         row.update(score_answer(item, answer))
         row["citations"] = [{"n": c.n, "doc_id": c.doc_id, "title": c.title, "quote": c.quote}
                             for c in answer.citations]
-        row["notes"] = list(answer.notes)
+        row["notes"] = list(answer.notes) + ([answer.fallback] if answer.fallback else [])
         row["timings"] = dict(answer.timings)  # the pipeline's own split: retrieve, evidence, generate
         row["latency_s"] = round(latency, DIGITS)
         rows.append(row)
 
+    models = pipeline.answerer.models
+    threshold = models.thresholds.answer
     metrics = aggregate_qa(rows)
-    metrics["k"] = settings.top_k
+    metrics["k"] = settings.answer.top_k
     metrics["model"] = pipeline.model_name
     metrics["embedder"] = pipeline.embedder.name
-    metrics["prompt"] = pipeline.answerer.answer_prompt.label
-    metrics["refusal_threshold"] = settings.refusal_threshold
-    metrics["refusal_curve"] = refusal_curve(rows, current=settings.refusal_threshold)
+    metrics["prompt"] = pipeline.answerer.wording_prompt.label
+    metrics["answer_model"] = {"file": models.label, "fitted": models.info.get("fitted"),
+                               "thresholds": vars(models.thresholds)}
+    metrics["refusal_threshold"] = threshold
+    metrics["refusal_curve"] = refusal_curve(rows, current=threshold)
     metrics["by_type"] = grouped_qa(rows, "type")
     metrics["by_source"] = grouped_qa(rows, "source")
     metrics["gold"] = str(gold_path)
@@ -92,11 +96,10 @@ def evaluate_qa(settings, gold_path: Path | str, corpus: Path | str | None = Non
     metrics["corpus"] = corpus_info
     metrics["gold_docs_missing"] = missing
     metrics["warmup_s"] = round(warmup, 3)
-    metrics["settings"] = {"fusion": settings.fusion, "candidates": settings.candidates, "top_k": settings.top_k,
-                           "evidence_sentences": settings.evidence_sentences, "temperature": settings.temperature,
-                           "seed": settings.seed, "max_answer_tokens": settings.max_answer_tokens,
-                           "chunk_tokens": settings.chunk_tokens, "chunk_overlap_tokens": settings.chunk_overlap_tokens,
-                           "extract_threshold": settings.extract_threshold, "prefer_quotes": settings.prefer_quotes}
+    metrics["settings"] = {"fusion": settings.fusion, "candidates": settings.candidates, "top_k": settings.answer.top_k,
+                           "wording": settings.answer.wording, "temperature": settings.temperature,
+                           "seed": settings.seed, "max_answer_tokens": settings.answer.max_answer_tokens,
+                           "chunk_tokens": settings.chunk_tokens, "chunk_overlap_tokens": settings.chunk_overlap_tokens}
     if out is not None:
         write_qa_report(Path(out), rows, metrics)
     return metrics

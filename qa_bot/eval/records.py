@@ -16,6 +16,8 @@ from pydantic_core import PydanticCustomError
 from ..errors import GoldFormatError, InputError
 from .metrics import normalize_answer
 
+CONVERSATION_EXAMPLE = ('{"id", "doc_ids": [...], "turns": [{"question", "answers": [...]}, '
+                        '{"question", "answers": [...], "independent": false}]}')
 GOLD_EXAMPLE = '{"id", "question", "answerable", "answers": [...], "doc_ids": [...], "evidence", "type", "source"}'
 SUMMARY_EXAMPLE = '{"doc_id", "text", "reference"} (optionally "title")'
 
@@ -112,6 +114,27 @@ class SummaryReference(BaseModel):
     line: int = 0
 
 
+class ConversationTurn(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    question: Text
+    answers: Strings
+    independent: Flag = False  # a second question that does not depend on the first
+    dependency: OptionalText = ""  # how it depends: pronoun, possessive, demonstrative, ellipsis, what-about, implicit
+    standalone: OptionalText = ""  # how a careful person would rewrite it to stand alone
+
+
+class Conversation(BaseModel):
+    """Two turns about the articles ``doc_ids``: a question, then a follow-up (or an independent question)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: Text
+    doc_ids: Strings
+    turns: tuple[ConversationTurn, ConversationTurn]
+    line: int = 0
+
+
 # --- reading JSON-lines files -------------------------------------------------------------------------------------
 def read_jsonl_records(path: Path, what: str, example: str) -> Iterator[tuple[int, dict]]:
     """(line number, object) for every non-blank line; a bad line is a GoldFormatError naming file and line."""
@@ -186,6 +209,11 @@ def load_gold(path: Path | str) -> list[GoldItem]:
     be left out. Answerable questions need at least one answer and one doc id; unanswerable ones must have no
     answers. Other fields (e.g. ``absent_answers``) are ignored."""
     return _load(GoldItem, path, "gold", GOLD_EXAMPLE, "id")
+
+
+def load_conversations(path: Path | str) -> list[Conversation]:
+    """Read and check two-turn conversations (GoldFormatError with file:line on a bad one)."""
+    return _load(Conversation, path, "conversation", CONVERSATION_EXAMPLE, "id")
 
 
 def load_summary_references(path: Path | str) -> list[SummaryReference]:

@@ -35,10 +35,11 @@ def write_qa_report(out: Path, rows: list[dict], metrics: dict) -> None:
         f"{metrics['n_unanswerable']} unanswerable)",
         f"- **index**: collection `{metrics['collection']}`"
         + (f", corpus `{corpus['path']}` ({corpus.get('docs')} documents, sha256 {corpus['sha256'][:12]}…)" if corpus else ""),
-        f"- **model**: `{metrics['model']}` · **embedder**: `{metrics['embedder']}` · **prompt**: `{metrics['prompt']}`",
-        f"- **retrieval**: k={metrics['k']}, fusion {metrics['settings']['fusion']}, "
-        f"refusal threshold {metrics['refusal_threshold']}, quote threshold {metrics['settings'].get('extract_threshold')}"
-        + (" (strong evidence quoted without the model)" if metrics["settings"].get("prefer_quotes") else ""),
+        f"- **model**: `{metrics['model']}` · **embedder**: `{metrics['embedder']}` · **prompt**: `{metrics['prompt']}`"
+        f" · **answer wording**: {metrics['settings'].get('wording')}",
+        f"- **answering models**: `{metrics['answer_model']['file']}` (fitted {metrics['answer_model']['fitted']}); "
+        f"thresholds " + ", ".join(f"{k} {v}" for k, v in metrics["answer_model"]["thresholds"].items()),
+        f"- **retrieval**: k={metrics['k']}, fusion {metrics['settings']['fusion']}",
         f"- **latency per question**: p50 {fmt(metrics['latency_p50_s'])} s, p95 {fmt(metrics['latency_p95_s'])} s "
         f"(models loaded beforehand in {metrics['warmup_s']} s)",
     ]
@@ -56,14 +57,16 @@ def write_qa_report(out: Path, rows: list[dict], metrics: dict) -> None:
                           for name, g in metrics["by_source"].items()]), ""]
     md += ["![accuracy by question type](accuracy_by_type.png)", "", "## How questions were answered", "",
            md_table(["path", "share"], [[p, fmt(v, True)] for p, v in metrics["paths"].items()]), "",
-           "*generated*: the model's answer, every sentence verified against the evidence; *extractive*: the model's "
-           "draft was rejected and the best evidence sentence is quoted instead; *declined*: the evidence was too weak.",
+           "*extracted*: the direct answer is a span of the cited sentence; *generated*: the model's wording of it, "
+           "every name and number found in that sentence; *quoted*: the sentence answers but no span of it clearly "
+           "does, so it is quoted whole; *declined*: no sentence was likely enough to answer.",
            ""]
     curve = metrics.get("refusal_curve")
     if curve:
         md += ["## Refusal threshold", "",
-               "What refusal and false refusal would have been with another threshold on the best evidence score "
-               f"(current: {metrics['refusal_threshold']}). Accuracy is known only at or above the current threshold.",
+               "What refusal and false refusal would have been with another answer threshold on the sentence model's "
+               f"probability (current: {metrics['refusal_threshold']}, fitted on training data). Accuracy is known only "
+               "at or above the current threshold.",
                "",
                md_table(["threshold", "refusal (unanswerable)", "false refusal (answerable)", "accuracy"],
                          [[("**" + f"{p['threshold']:g}" + "**") if abs(p["threshold"] - metrics["refusal_threshold"]) < 1e-9

@@ -16,6 +16,7 @@ import gradio as gr
 
 from ..errors import IndexNotFoundError, QABotError
 from ..load import JSONL_SUFFIXES, SUPPORTED_SUFFIXES, slug_id
+from ..records import Turn
 from ..store import DocumentRecord
 from .render import (
     chat_text,
@@ -147,8 +148,8 @@ class Handlers:
         yield chat, history, "", ""
         try:
             filters = parse_filters(sources, date_from, date_to)
-            events = self.pipeline.ask_stream(question, history=[(q, a) for q, a in history or []], filters=filters,
-                                              k=int(k))
+            turns = [Turn(str(h[0]), str(h[1]), tuple(h[2]) if len(h) > 2 else ()) for h in history or []]
+            events = self.pipeline.ask_stream(question, history=turns, filters=filters, k=int(k))
             text, answer = "", None
             for event in events:
                 if event.kind == "status" and not text:
@@ -163,7 +164,8 @@ class Handlers:
             if answer is None:
                 raise RuntimeError("the answer stream ended without an answer")
             chat[-1] = {"role": "assistant", "content": chat_text(answer.text)}
-            history = [*(history or []), [answer.standalone_question or question, answer.text]]
+            turn = answer.as_turn()
+            history = [*(history or []), [turn.question, turn.answer, list(turn.doc_ids)]]
             yield chat, history, "", render_sources(answer, bool(show_scores))
         except Exception as err:  # noqa: BLE001 — a person sees a sentence, never a stack trace
             message_text = EMPTY_LIBRARY if isinstance(err, IndexNotFoundError) else user_message(err)

@@ -59,13 +59,13 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
                 with gr.Row(equal_height=True, elem_id="ask-row"):
                     question = gr.Textbox(placeholder="Ask about the articles…", show_label=False,
                                           scale=8, min_width=150, elem_id="question", autofocus=True,
-                                          max_length=settings.max_question_chars, submit_btn=False)
+                                          max_length=settings.answer.max_question_chars, submit_btn=False)
                     ask_btn = gr.Button("Ask", variant="primary", elem_id="ask", scale=1, min_width=60, size="md")
                     clear_btn = gr.Button("Clear", elem_id="clear", scale=1, min_width=60, size="md")
                 sources_html = gr.HTML(elem_id="sources", js_on_load=None)
                 with gr.Accordion("Settings", open=False, elem_id="settings"):
                     with gr.Row():
-                        k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Passages to read per question",
+                        k = gr.Slider(1, 20, value=settings.answer.top_k, step=1, label="Passages to read per question",
                                       min_width=220)
                         source_filter = gr.Dropdown(choices=[], multiselect=True, label="Only these sources",
                                                     elem_id="source-filter", min_width=220,

@@ -92,8 +92,11 @@ def render_sources(answer: Answer, show_scores: bool = False) -> str:
         lead = ("<p><strong>No article answers this.</strong> The closest passages are below; they are related, "
                 "not sources.</p>" if cards else "<p><strong>No article answers this.</strong></p>")
         return f'<div class="qa-sources qa-declined" data-state="declined">{rewritten}{lead}{cards}</div>'
-    how = ("quoted from the article; the model's own wording did not pass the checks"
-           if answer.path == "extractive" else "every sentence checked against its source")
+    how = {"extracted": "the answer is the cited sentence's own words",
+           "generated": "worded by the model; every name and number in it is in the cited sentence",
+           "quoted": "no part of the sentence is clearly the answer, so it is quoted whole"}.get(answer.path, "")
+    if answer.fallback and answer.path == "extracted":
+        how = f"{how} (the model's wording did not pass the checks)"
     cards = "".join(render_card(c, f"[{c.n}]", score(c)) for c in answer.citations)
     return (f'<div class="qa-sources" data-state="answered">{rewritten}<p><strong>Sources</strong> '
             f'<span class="qa-meta">({esc(how)})</span></p>{cards}</div>')
