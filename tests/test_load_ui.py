@@ -109,7 +109,7 @@ def test_five_users_asking_at_once_all_get_complete_answers(tmp_path):
                 continue
             latencies.append(time.perf_counter() - started)
             answered[n] += 1
-            if text != expected or 'data-doc-id="' not in sources:
+            if text.split("\n\n")[0] != expected or 'data-doc-id="' not in sources:  # the direct part, then its quote
                 failures.append(f"user {n}: incomplete answer {text!r}")
 
     try:

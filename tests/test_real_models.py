@@ -31,7 +31,10 @@ def test_seed_question_is_answered_from_the_seed_article(seed_pipeline):
     answer = seed_pipeline.ask("What did Russia reportedly give North Korea in exchange?")
     assert not answer.declined
     assert any(c.doc_id == SEED_ID for c in answer.citations)
-    assert "satellite" in answer.quote and answer.direct and len(answer.direct.split()) <= 25
+    assert "satellite" in answer.quote and answer.path in ("extracted", "quoted"), answer.path
+    # a direct answer, when one of the sentence's spans is likely enough, is short and taken from the quote
+    assert answer.direct in answer.quote if answer.direct else answer.path == "quoted"
+    assert len(answer.direct.split()) <= 25
     assert "According to" not in answer.text  # attributed to the publisher or the article, never to a headline
     # every [n] in the text points at a citation that was given
     assert {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)} <= {c.n for c in answer.citations}
@@ -52,8 +55,7 @@ def test_the_model_s_wording_is_shown_only_with_its_facts_in_the_cited_sentence(
 
     monkeypatch.setattr(seed_pipeline.answerer.config, "wording", "model")
     paths = []
-    for question in ("What did Russia reportedly give North Korea in exchange?",
-                     "When was Vladimir Putin greeted by Kim Jong-un?"):
+    for question in ("Who greeted Vladimir Putin?", "When was Vladimir Putin greeted by Kim Jong-un?"):
         answer = seed_pipeline.ask(question)
         assert not answer.declined and answer.citations and "generate_s" in answer.timings
         assert answer.path in ("generated", "extracted"), answer.path

@@ -625,7 +625,7 @@ def test_each_broken_setup_gives_one_clear_error_line_and_a_nonzero_exit(case, s
         expected = "Chroma server"
     else:
         env["QA_BOT_LLM_URL"] = f"http://127.0.0.1:{free_port()}"
-        env["QA_BOT_PREFER_QUOTES"] = "false"  # a quoted answer needs no model, so it would not notice the server
+        env["QA_BOT_WORDING"] = "model"  # an extracted answer needs no model, so it would not notice the server
         expected = "cannot reach the model server"
     result = run_cli(monkeypatch, tmp_path, env, "ask", ANSWERABLE)
     lines = [line for line in result.output.splitlines() if line.strip()]
