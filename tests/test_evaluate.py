@@ -349,3 +349,36 @@ def test_evaluate_summaries_shows_the_model_a_record_s_title(settings, fake_embe
     evaluate_summaries(settings, refs, progress=False, embedder=fake_embedder, generator=generator)
     assert "Harbour of Port Vale reopens" in generator.prompts[0][-1]["content"]
     assert "Port Vale" not in generator.prompts[1][-1]["content"]
+
+
+CONVERSATIONS = [
+    {"id": "c1", "doc_ids": ["volcano"], "turns": [
+        {"question": "When did the Mount Ember volcano erupt?", "answers": ["Tuesday"]},
+        {"question": "And how many residents were evacuated?", "answers": ["1,200"], "independent": False,
+         "dependency": "ellipsis", "standalone": "How many residents were evacuated after Mount Ember erupted?"}]},
+    {"id": "c2", "doc_ids": ["budget", "volcano"], "turns": [
+        {"question": "How much was the budget the city council approved?", "answers": ["40 million dollars"]},
+        {"question": "How many residents did officials evacuate from Lowdale?", "answers": ["1,200"],
+         "independent": True}]},
+]
+
+
+def test_evaluate_followups_on_fakes(qa_files, settings, fake_embedder, ephemeral_client, tmp_path):
+    from qa_bot.eval.followups import evaluate_followups, format_followup_table
+
+    _, corpus = qa_files
+    conversations = _write(tmp_path / "conversations.jsonl", CONVERSATIONS)
+    out = tmp_path / "followups"
+    metrics = evaluate_followups(settings, conversations, corpus=corpus, out=out, progress=False,
+                                 embedder=fake_embedder, client=ephemeral_client, generator=ScriptedGenerator(_reply))
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["c1", "c2"] and (metrics["n_followups"], metrics["n_independent"]) == (1, 1)
+    follow, independent = rows
+    # "And how many…" leans on the first turn: rewritten to one question (no glued-on first question), searched in
+    # the article the first answer cited; the unrelated second question is asked as it was
+    assert follow["rewritten"] and follow["standalone"].count("?") == 1 and "erupt" not in follow["standalone"]
+    assert follow["cited_doc_ids"] == ["volcano"]
+    assert not independent["rewritten"] and metrics["independent_untouched"] == 1.0
+    assert metrics["followup_accuracy"] == float(follow["correct"])
+    assert metrics["followup_accuracy_in_text"] == float(follow["text_correct"]) >= metrics["followup_accuracy"]
+    assert "Follow-up evaluation: 2 conversations" in format_followup_table(metrics)

@@ -15,7 +15,7 @@ import numpy as np
 from ..embedders import Embedder
 from ..errors import QuestionError
 from ..generate import Generator
-from ..prompts import Prompt
+from ..prompts import Prompt, fits_context, prompt_tokens
 from ..records import Answer, Citation, Hit, Turn
 from ..retrieve import Filters, Retriever
 from ..settings import AnswerSettings
@@ -154,8 +154,8 @@ class Answerer:
         """Ask the model for the direct answer in its own words; keep them only if they pass the checks."""
         messages = self.wording_prompt.render(sentence=best.text, question=qa.text)
         generator = self.generator
-        size = sum(generator.count_tokens(m["content"]) + 8 for m in messages)  # +8: the chat template's markers
-        if size + self.config.max_answer_tokens > generator.n_ctx:
+        if not fits_context(generator, messages, self.config.max_answer_tokens):
+            size = prompt_tokens(generator, messages)
             answer.fallback = (f"the question is too long for the model to word the answer ({size:,} tokens with the "
                                f"sentence, over its {generator.n_ctx:,}-token context); the words of the article are shown")
             return

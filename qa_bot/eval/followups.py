@@ -51,6 +51,9 @@ def evaluate_followups(settings, path: Path | str, corpus: Path | str | None = N
             "question": second.question, "standalone": a2.standalone_question, "reference": second.standalone,
             "gold_answers": second.answers, "answer": a2.short, "declined": a2.declined,
             "correct": answer_contains(a2.short, second.answers) and not a2.declined,
+            # the gold answer anywhere in what was shown (direct answer and quote): the measure answers had when they
+            # were whole sentences, kept to compare with them
+            "text_correct": answer_contains(a2.text, second.answers) and not a2.declined,
             "token_f1": 0.0 if a2.declined else round(token_f1(a2.short, second.answers), DIGITS),
             "rewritten": a2.standalone_question is not None,
             "alone_answer": alone.short, "alone_correct": answer_contains(alone.short, second.answers) and not alone.declined,
@@ -63,6 +66,7 @@ def evaluate_followups(settings, path: Path | str, corpus: Path | str | None = N
         "n": len(rows), "n_followups": len(followups), "n_independent": len(independent),
         "followup_accuracy": mean(r["correct"] for r in followups),
         "followup_accuracy_ci95": wilson_interval(n_correct, len(followups)),
+        "followup_accuracy_in_text": mean(r["text_correct"] for r in followups),
         "followup_accuracy_without_history": mean(r["alone_correct"] for r in followups),
         "followup_accuracy_when_first_correct": mean(r["correct"] for r in followups if r["first_correct"]),
         "followup_token_f1": mean(r["token_f1"] for r in followups),
@@ -90,6 +94,7 @@ def format_followup_table(metrics: dict) -> str:
         f"Follow-up evaluation: {metrics['n']} conversations ({metrics['n_followups']} follow-ups, "
         f"{metrics['n_independent']} independent second questions) · answering models {metrics['answer_model']}",
         f"follow-up accuracy        {pct(metrics['followup_accuracy'])}  (95 % CI {metrics['followup_accuracy_ci95']})",
+        f"  answer anywhere in the shown text (quote included) {pct(metrics['followup_accuracy_in_text'])}",
         f"  same questions, no history {pct(metrics['followup_accuracy_without_history'])}",
         f"  when the first answer was right {pct(metrics['followup_accuracy_when_first_correct'])}",
         f"follow-ups rewritten      {pct(metrics['followups_rewritten'])}",
