@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..embedders import embedder_identity
-from ..errors import InputError
+from ..errors import IndexNotFoundError, InputError
 from .records import GoldItem
 
 
@@ -69,6 +69,24 @@ def index_corpus(pipeline, corpus: Path, info: dict, progress: bool) -> None:
     for issue in report.issues:
         print(f"{'warning' if issue.level == 'warning' else 'skipped'}: {issue}", file=sys.stderr)
     info.update(docs=pipeline.store().count_documents(), reused=False, ingest=report.summary())
+
+
+def open_pipeline(settings, corpus: Path | str | None, progress: bool, *, embedder=None, generator=None, client=None):
+    """The pipeline an evaluation runs on: the configured index, or with ``corpus`` that corpus's own eval
+    collection (indexed on first use). Returns (pipeline, the settings it runs with, the corpus's description or
+    None). ``embedder``/``generator``/``client`` are handed to the Pipeline (tests pass fakes)."""
+    from ..pipeline import Pipeline
+
+    info = None
+    if corpus is not None:
+        settings, info = prepare_corpus(settings, Path(corpus), embedder)
+    pipeline = Pipeline(settings, embedder=embedder, generator=generator, client=client)
+    if corpus is not None:
+        index_corpus(pipeline, Path(corpus), info, progress)
+    if pipeline.store().count_chunks() == 0:
+        raise IndexNotFoundError(f"the index {settings.collection!r} at {pipeline.location} is empty; add articles with "
+                                 "qa-bot ingest PATH, or pass --corpus FILE")
+    return pipeline, settings, info
 
 
 def missing_gold_docs(pipeline, gold: Sequence[GoldItem]) -> list[str]:

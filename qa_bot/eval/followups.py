@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import IndexNotFoundError, InputError
-from .corpus import index_corpus, prepare_corpus
+from ..errors import InputError
+from .corpus import open_pipeline
 from .metrics import DIGITS, answer_contains, mean, percentile, rounded, token_f1, wilson_interval
 from .records import load_conversations
 from .reports import write_jsonl
@@ -21,19 +21,11 @@ def evaluate_followups(settings, path: Path | str, corpus: Path | str | None = N
                        client=None) -> dict[str, Any]:
     from tqdm import tqdm
 
-    from ..pipeline import Pipeline
-
     if limit is not None and limit < 1:
         raise InputError(f"--limit must be at least 1, got {limit}")
     conversations = load_conversations(path)[:limit]
-    corpus_info = None
-    if corpus is not None:
-        settings, corpus_info = prepare_corpus(settings, Path(corpus), embedder)
-    pipeline = Pipeline(settings, embedder=embedder, generator=generator, client=client)
-    if corpus is not None:
-        index_corpus(pipeline, Path(corpus), corpus_info, progress)
-    if pipeline.store().count_chunks() == 0:
-        raise IndexNotFoundError(f"the index {settings.collection!r} at {pipeline.location} is empty; pass --corpus FILE")
+    pipeline, settings, corpus_info = open_pipeline(settings, corpus, progress, embedder=embedder,
+                                                    generator=generator, client=client)
     pipeline.embedder.embed_query("warm up")
 
     rows = []

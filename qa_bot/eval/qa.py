@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import IndexNotFoundError, InputError, QABotError
-from .corpus import index_corpus, missing_gold_docs, prepare_corpus
+from ..errors import InputError, QABotError
+from .corpus import missing_gold_docs, open_pipeline
 from .metrics import DIGITS, aggregate_qa, grouped_qa, refusal_curve, score_answer
 from .records import load_gold
 from .reports import write_qa_report
@@ -33,23 +33,13 @@ def evaluate_qa(settings, gold_path: Path | str, corpus: Path | str | None = Non
     written there. Returns the metrics dict (see :data:`QA_KEYS`)."""
     from tqdm import tqdm
 
-    from ..pipeline import Pipeline
-
     if limit is not None and limit < 1:
         raise InputError(f"--limit must be at least 1, got {limit}")
     gold = load_gold(gold_path)
     if limit is not None:
         gold = gold[:limit]
-    corpus_info = None
-    if corpus is not None:
-        settings, corpus_info = prepare_corpus(settings, Path(corpus), embedder)
-    pipeline = Pipeline(settings, embedder=embedder, generator=generator, client=client)
-    if corpus is not None:
-        index_corpus(pipeline, Path(corpus), corpus_info, progress)
-
-    if pipeline.store().count_chunks() == 0:
-        raise IndexNotFoundError(f"the index {settings.collection!r} at {pipeline.location} is empty; add articles with "
-                                 "qa-bot ingest PATH, or pass --corpus FILE")
+    pipeline, settings, corpus_info = open_pipeline(settings, corpus, progress, embedder=embedder,
+                                                    generator=generator, client=client)
     missing = missing_gold_docs(pipeline, gold)
     if missing:
         print(f"warning: {len(missing)} gold document(s) are not in the index {settings.collection!r} "
