@@ -108,7 +108,8 @@ class Answer:
             "declined": self.declined,
             "path": self.path,
             **({"fallback": self.fallback} if self.fallback else {}),
-            "confidence": self.confidence,
+            "confidence": self.confidence,  # the sentence model's probability that the quote answers
+            "span_confidence": self.span_confidence,  # the span model's, for the direct answer (None: no span shown)
             "citations": [
                 {"n": c.n, "doc_id": c.doc_id, "title": c.title, "url": c.url, "source": c.source,
                  "published": c.published, "chunk_id": c.chunk_id, "quote": c.quote}
