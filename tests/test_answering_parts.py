@@ -117,3 +117,22 @@ PREVIOUS = Turn("Which Kremlin spokesman told Tass in December 2018 that a Putin
 ])
 def test_rewrite_makes_one_standalone_question(question, previous, expected):
     assert rewrite(question, previous) == expected
+
+
+def test_word_vectors_cache_keeps_what_it_returns_when_it_fills_up():
+    import numpy as np
+
+    from qa_bot.answering.evidence import WordVectors
+
+    embedded: list[str] = []
+
+    def embed(words):
+        embedded.extend(words)
+        return np.array([[float(len(w))] for w in words])
+
+    vectors = WordVectors(embed, size=3)
+    assert set(vectors(["give", "say"])) == {"give", "say"}
+    # "give" is cached, "provide" and "offer" are not: the cache is full and starts again, and "give" is still answered
+    got = vectors(["give", "provide", "offer"])
+    assert list(got) == ["give", "provide", "offer"] and got["provide"][0] == 7.0
+    assert embedded == ["give", "say", "offer", "provide"]  # nothing embedded twice within a call

@@ -33,12 +33,15 @@ class WordVectors:
         self._vectors: dict[str, np.ndarray] = {}
 
     def __call__(self, words: Sequence[str]) -> dict[str, np.ndarray]:
-        missing = sorted({w for w in words if w not in self._vectors})
+        found = {w: self._vectors[w] for w in words if w in self._vectors}
+        missing = sorted(set(words) - set(found))
         if missing:
-            if len(self._vectors) + len(missing) > self.size:
+            new = dict(zip(missing, self.embed(missing)))
+            if len(self._vectors) + len(new) > self.size:  # full: start again (the words asked now are kept below)
                 self._vectors.clear()
-            self._vectors.update(zip(missing, self.embed(missing)))
-        return {w: self._vectors[w] for w in words}
+            self._vectors.update(new)
+            found.update(new)
+        return {w: found[w] for w in words}
 
 
 @dataclass
