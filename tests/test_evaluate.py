@@ -354,7 +354,7 @@ def test_evaluate_summaries_shows_the_model_a_record_s_title(settings, fake_embe
 CONVERSATIONS = [
     {"id": "c1", "doc_ids": ["volcano"], "turns": [
         {"question": "When did the Mount Ember volcano erupt?", "answers": ["Tuesday"]},
-        {"question": "And how many residents were evacuated?", "answers": ["1,200"], "independent": False,
+        {"question": "And how many residents were evacuated from its village?", "answers": ["1,200"], "independent": False,
          "dependency": "ellipsis", "standalone": "How many residents were evacuated after Mount Ember erupted?"}]},
     {"id": "c2", "doc_ids": ["budget", "volcano"], "turns": [
         {"question": "How much was the budget the city council approved?", "answers": ["40 million dollars"]},
