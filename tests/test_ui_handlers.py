@@ -35,3 +35,16 @@ def test_an_upload_is_ingested_under_its_cleaned_name(make_pipeline, tmp_path, m
     status, rows, *_ = Handlers(pipeline).upload([str(upload)], "", None, progress=lambda *a, **k: None)
     assert "1 added" in status and len(ingested) == 1
     assert [r[-1] for r in rows] == ["Harbour_news_"]  # the bare name, cleaned; never the client's folder
+
+
+def test_sources_note_says_why_the_article_s_words_are_shown():
+    from qa_bot.records import Answer, Citation
+    from qa_bot.ui.render import render_sources
+
+    cite = Citation(n=1, doc_id="volcano", title="Volcano", url="", chunk_id="volcano:0",
+                    quote="Officials evacuated 1,200 residents.")
+    answer = Answer(question="How many?", text="1,200 [1].", declined=False, citations=[cite], path="extracted",
+                    direct="1,200", quote=cite.quote)
+    assert "own words)</span>" in render_sources(answer)  # no model was asked: nothing more to say
+    answer.fallback = "the question is too long for the model to word the answer"
+    assert "own words: the question is too long for the model" in render_sources(answer)  # asked, and why not used

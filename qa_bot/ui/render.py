@@ -95,8 +95,8 @@ def render_sources(answer: Answer, show_scores: bool = False) -> str:
     how = {"extracted": "the answer is the cited sentence's own words",
            "generated": "worded by the model; every name and number in it is in the cited sentence",
            "quoted": "no part of the sentence is clearly the answer, so it is quoted whole"}.get(answer.path, "")
-    if answer.fallback and answer.path == "extracted":
-        how = f"{how} (the model's wording did not pass the checks)"
+    if answer.fallback and answer.path == "extracted":  # the model was asked, and why its words are not shown
+        how = f"{how}: {answer.fallback}"
     cards = "".join(render_card(c, f"[{c.n}]", score(c)) for c in answer.citations)
     return (f'<div class="qa-sources" data-state="answered">{rewritten}<p><strong>Sources</strong> '
             f'<span class="qa-meta">({esc(how)})</span></p>{cards}</div>')
