@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from ..nlp import parse_one
 from ..records import Turn
 from .model import LinearModel
+from .question import KIND_LABELS, TIME_NOUNS
 
 _PERSON_PRONOUNS = frozenset("he him his she her hers himself herself".split())
 _THING_PRONOUNS = frozenset("it its itself".split())
@@ -27,9 +28,8 @@ _POSSESSIVE = frozenset("his her hers its their theirs".split())
 _DEMONSTRATIVES = frozenset("that this these those".split())
 _PERSON_LABELS = frozenset({"PERSON"})
 _THING_LABELS = frozenset({"ORG", "GPE", "LOC", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "NORP", "THING"})
-_PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
-_TIME_LABELS = frozenset({"DATE", "TIME"})
-_TIME_NOUNS = frozenset("day year month week time night morning season".split())
+_PLACE_LABELS = KIND_LABELS["place"]
+_TIME_LABELS = KIND_LABELS["time"]
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def _pointers(doc) -> list:
             found.append(token)
         elif low in _DEMONSTRATIVES and (
                 token.dep_ in ("nsubj", "nsubjpass", "dobj", "attr") or
-                (token.dep_ == "det" and token.head.lemma_.lower() in _TIME_NOUNS)):
+                (token.dep_ == "det" and token.head.lemma_.lower() in TIME_NOUNS)):
             found.append(token)
         elif low in ("there", "then") and token.dep_ in ("advmod", "npadvmod") and token.i > 0:
             found.append(token)
@@ -171,7 +171,7 @@ def rewrite(question: str, previous: Turn) -> str:
                         or _pick(referents, _THING_LABELS - {"NORP"}))
         elif low == "there":
             referent = _pick(referents, _PLACE_LABELS)
-        elif low == "then" or (low in _DEMONSTRATIVES and token.head.lemma_.lower() in _TIME_NOUNS):
+        elif low == "then" or (low in _DEMONSTRATIVES and token.head.lemma_.lower() in TIME_NOUNS):
             referent = _pick(referents, _TIME_LABELS)
             if referent is not None and low in _DEMONSTRATIVES:
                 replace[token.head.i] = ""  # "that day" → the date itself
@@ -181,7 +181,7 @@ def rewrite(question: str, previous: Turn) -> str:
             continue
         if low == "there":
             replace[token.i] = f"in {referent.text}"
-        elif low == "then" or (low in _DEMONSTRATIVES and token.head.lemma_.lower() in _TIME_NOUNS):
+        elif low == "then" or (low in _DEMONSTRATIVES and token.head.lemma_.lower() in TIME_NOUNS):
             has_day = any(t.like_num and len(t.text) <= 2 for t in parse_one(referent.text))
             replace[token.i] = (f"on {referent.text}" if has_day else f"in {referent.text}") if referent.label == "DATE" \
                 else referent.text

@@ -31,7 +31,8 @@ KINDS = tuple(KIND_LABELS)
 NAME_LABELS = KIND_LABELS["entity"]
 
 # Nouns that only frame a "which/what N" question: the kind comes from them, the thing asked about does not.
-_TIME_NOUNS = frozenset("date day year month time week decade century hour season".split())
+# nouns that name a time: "what date/year…" asks for one; "that day/year…" points back to one (followup.py)
+TIME_NOUNS = frozenset("date day year month time week decade century hour season".split())
 _QUANTITY_NOUNS = frozenset("number amount percentage percent share proportion rate total sum figure price cost".split())
 _FRAME_NOUNS = frozenset("name title designation term nickname kind type sort".split())
 _SUBJECT_DEPS = frozenset({"nsubj", "csubj", "expl"})
@@ -158,7 +159,7 @@ def analyse_question(question: str) -> QuestionAnalysis:
     weights = term_weights(sorted(set(lemmas)))
     years = frozenset(t.text for t in doc if t.like_num and len(t.text) == 4 and t.text[:2] in ("19", "20"))
     named = {t.i for ent in doc.ents for t in ent}
-    framing = set(focus.split()) | _FRAME_NOUNS | _TIME_NOUNS | _QUANTITY_NOUNS
+    framing = set(focus.split()) | _FRAME_NOUNS | TIME_NOUNS | _QUANTITY_NOUNS
     predicate = {lemma_of(t): weights[lemma_of(t)] for t in doc
                  if lemma_of(t) in weights and t.i not in named and t.pos_ in ("NOUN", "VERB", "ADJ")
                  and lemma_of(t) not in framing}
@@ -201,7 +202,7 @@ def _kind(wh: str, focus_token, doc) -> str:
     if wh in ("what", "which"):
         if focus_token is not None:
             noun = focus_token.lemma_.lower()
-            if noun in _TIME_NOUNS:
+            if noun in TIME_NOUNS:
                 return "time"
             if noun in _QUANTITY_NOUNS:
                 return "quantity"

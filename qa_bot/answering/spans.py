@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .question import KINDS, NAME_LABELS, QuestionAnalysis, governing_verb, is_content, lemma_of, semantic_role
+from .question import KIND_LABELS, KINDS, NAME_LABELS, QuestionAnalysis, governing_verb, is_content, lemma_of, semantic_role
 
 MAX_SPAN_WORDS = 25
-_NUMERIC_LABELS = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
-_TIME_LABELS = frozenset({"DATE", "TIME"})
+_NUMERIC_LABELS = KIND_LABELS["quantity"]
+_TIME_LABELS = KIND_LABELS["time"]
 _CLAUSE_DEPS = frozenset({"advcl", "ccomp", "xcomp", "relcl", "acl", "pcomp"})
 _PHRASE_DEPS = frozenset({"nsubj", "nsubjpass", "dobj", "dative", "attr", "oprd", "pobj", "appos", "conj", "npadvmod"})
 SPAN_TYPES = ("name", "number", "time", "phrase", "clause")
