@@ -46,7 +46,7 @@ class IngestReport:
 
     def summary(self) -> str:
         parts = [f"{self.added} added", f"{self.updated} updated", f"{self.unchanged} unchanged",
-                 f"{self.chunks} chunks written"]
+                 f"{self.chunks} chunk{'s' * (self.chunks != 1)} written"]
         if self.errors:
             parts.append(f"{len(self.errors)} skipped with errors")
         return ", ".join(parts)

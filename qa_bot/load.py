@@ -10,6 +10,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
@@ -56,6 +57,7 @@ _BOILERPLATE_LINES = [
 _BOILERPLATE_RE = re.compile(r"^(?:" + "|".join(_BOILERPLATE_LINES) + r")$", re.IGNORECASE)
 # A media caption glued to its label when the page was copied: "videoThe mysterious armored train …".
 _GLUED_CAPTION_RE = re.compile(r"^(video|photo|image|gallery|audio|slideshow)(?=[A-Z])")
+_SOURCE_LINE_RE = re.compile(r"^(?:source|sources|via)\s*[:\-–—]\s*([^\n]{2,80}?)\s*$", re.IGNORECASE | re.MULTILINE)
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200c\u200d\u2060\ufeff]")
 
 
@@ -148,15 +150,37 @@ def slug_id(relative: Path) -> str:
     return re.sub(r"[^\w.\-/]+", "-", stem).strip("-/") or "document"
 
 
+def _with_file_date(doc: Document, path: Path) -> Document:
+    """The day the file was last changed, for a library row whose article gives no date (after the content hash:
+    a file that is only touched, as by a new checkout, is still unchanged)."""
+    try:
+        changed = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc).date().isoformat()
+    except OSError:
+        return doc
+    return replace(doc, file_date=changed)
+
+
+def split_source_line(body: str) -> tuple[str, str]:
+    """``(source, body)``: a page copied as text often names its source on a line of its own ("Source: Le Parisien");
+    that line is the source, not article text. The last such line wins; the body keeps every other line."""
+    found = list(_SOURCE_LINE_RE.finditer(body))
+    if not found:
+        return "", body
+    line = found[-1]
+    return line.group(1).strip(), re.sub(r"\n{3,}", "\n\n", body[: line.start()] + body[line.end():]).strip()
+
+
 def _load_text_file(path: Path, doc_id: str, text: str) -> Document | LoadIssue:
     title, body = clean_page_text(text)
+    source, body = split_source_line(body)
     if not body:
         return LoadIssue(str(path), "the file is empty (or only whitespace); nothing to index")
     if path.suffix.lower() in {".md", ".markdown"}:
         heading = re.match(r"#\s+(.+)", body)
         if heading:
             title = heading.group(1).strip()
-    return _finish(Document(doc_id=doc_id, text=body, title=title or path.stem, path=str(path)))
+    document = _finish(Document(doc_id=doc_id, text=body, title=title or path.stem, source=source, path=str(path)))
+    return _with_file_date(document, path)
 
 
 def _load_html_file(path: Path, doc_id: str, html: str) -> Document | LoadIssue:
@@ -166,7 +190,7 @@ def _load_html_file(path: Path, doc_id: str, html: str) -> Document | LoadIssue:
     text = normalise_text(article.text)
     if not text:
         return LoadIssue(str(path), "no article text found in this HTML page (only navigation or boilerplate)")
-    return _finish(
+    document = _finish(
         Document(
             doc_id=doc_id,
             text=text,
@@ -177,6 +201,7 @@ def _load_html_file(path: Path, doc_id: str, html: str) -> Document | LoadIssue:
             path=str(path),
         )
     )
+    return _with_file_date(document, path)
 
 
 JSONL_REQUIRED = ("doc_id", "text")

@@ -110,14 +110,16 @@ class Pipeline:
 
     # -- operations ----------------------------------------------------------------------------------------------
     def ingest(self, paths: Iterable[Path | str], progress: Progress | None = None,
-               doc_ids: Mapping[Path, str] | None = None) -> IngestReport:
+               doc_ids: Mapping[Path, str] | None = None, batch_docs: int = 32) -> IngestReport:
         """Index the files and folders (the CLI, the app's examples, browser uploads and the evaluation corpus all
-        come this way); ``doc_ids`` names files given directly (see :func:`~qa_bot.load.load_paths`)."""
-        return self.ingest_documents(load_paths(paths, doc_ids), progress)
+        come this way); ``doc_ids`` names files given directly (see :func:`~qa_bot.load.load_paths`); ``progress``
+        is called after each batch of ``batch_docs`` documents."""
+        return self.ingest_documents(load_paths(paths, doc_ids), progress, batch_docs)
 
-    def ingest_documents(self, documents: Iterable[Document | LoadIssue], progress: Progress | None = None) -> IngestReport:
+    def ingest_documents(self, documents: Iterable[Document | LoadIssue], progress: Progress | None = None,
+                         batch_docs: int = 32) -> IngestReport:
         report = ingest_documents(documents, self.store(create=True), self.embedder, self.settings.chunk_tokens,
-                                  self.settings.chunk_overlap_tokens, progress, batch_docs=32)
+                                  self.settings.chunk_overlap_tokens, progress, batch_docs=batch_docs)
         if "retriever" in self.__dict__:
             self.retriever.invalidate()
         return report
@@ -177,11 +179,14 @@ class Pipeline:
         key = f"summary_{length}"
         cached = self.cached_summary(record, length) if use_cache and record is not None else None
         if cached:  # before the article is stitched back from its chunks: a cached run reads one record
-            return Summary(cached, (record.extra or {}).get(f"{key}_path", "cached"), [])
+            extra = record.extra or {}
+            return Summary(cached, extra.get(f"{key}_path", "cached"), [], extra.get(f"{key}_fallback") or None,
+                           int(extra.get(f"{key}_dropped") or 0))
         record, text = self.document_text(doc_id)
         summary = self.summarize_text(text, record.title, length)
         self.store().set_document_extra(doc_id, {key: summary.text, f"{key}_key": self._summary_stamp(record, length),
-                                                 f"{key}_path": summary.path})
+                                                 f"{key}_path": summary.path, f"{key}_fallback": summary.fallback or "",
+                                                 f"{key}_dropped": str(summary.dropped)})
         return summary
 
     def delete(self, doc_id: str) -> bool:

@@ -15,6 +15,9 @@ class Document:
     published: str | None = None  # YYYY-MM-DD when known
     path: str | None = None  # where it was loaded from
     content_hash: str = ""  # sha256 of the cleaned text + metadata, set by the loader
+    # The day the file was last changed (YYYY-MM-DD): the library shows it where the article gives no date. It is
+    # not a publication date, so answers never cite it, and it is not hashed (a touched file is unchanged).
+    file_date: str | None = None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,6 +75,10 @@ class Summary:
     text: str
     path: str  # "generated" (the model's line, verified), "extractive" (an article sentence, trimmed) or "cached"
     sentences: list[str]  # the article sentences given to the model
+    # Why an extractive summary is not the model's: the model was not asked (its context is too small), or its
+    # words failed a check (which one). None when the model's words are shown.
+    fallback: str | None = None
+    dropped: int = 0  # paragraph: the model's sentences left out because they failed a check
 
 
 def article_sentences(text: str) -> list[str]:
@@ -210,45 +214,62 @@ class Summarizer:
         if length == "paragraph":
             return self._paragraph(sentences, title)
         picked = [_bounded(sentences[i]) for i in central_sentences(sentences, title, self.embed, n=ONE_LINE_SOURCES)]
-        fallback = Summary(one_line(_best_extractive(picked), EXTRACTIVE_WORDS), "extractive", picked)
+        extract = one_line(_best_extractive(picked), EXTRACTIVE_WORDS)
         generator = self._generator_factory()
         messages = fit_prompt(self.prompt, picked, generator=generator, reply_tokens=60,
                               render=lambda shown: {"title": f"{title}\n" if title else "",
                                                      "sentences": " ".join(shown)})
         if messages is None:
-            return fallback
+            return Summary(extract, "extractive", picked, "the model was not asked: the sentences do not fit its context")
         line = clean_line(generator.generate(messages, max_tokens=60, stop=["\n"]))
         # Most content words may come from anywhere in the article: a faithful line may well use words of sentences
         # it was not shown.
-        if (len(line.split()) >= 6 and _states_only_what_was_shown(line, title, picked, text)
-                and _grounded(line, sentences, ONE_LINE_GROUNDING)):
-            line = one_line(line)
-            if is_one_line(line):
-                return Summary(line, "generated", picked)
-        return fallback
+        if len(line.split()) < 6:
+            failed = "the model's line was too short to be a summary"
+        elif not states_the_news(line):
+            failed = "the model's line did not state the news"
+        elif not (is_faithful(line, " ".join([title, *picked])) and is_faithful(line, text)):
+            failed = "the model's line had a name or number that the article does not have"
+        elif not _grounded(line, sentences, ONE_LINE_GROUNDING):
+            failed = "too many of the model's words are not in the article"
+        elif not is_one_line(line := one_line(line)):
+            failed = "the model's line was not one sentence"
+        else:
+            return Summary(line, "generated", picked)
+        return Summary(extract, "extractive", picked, failed)
 
     def _paragraph(self, sentences: list[str], title: str) -> Summary:
         """Map: the most central sentence of each of up to ``PARAGRAPH_SECTIONS`` stretches of the article (so a long
-        article is covered end to end without reading it whole); reduce: the model fuses them into 3-5 sentences,
-        each kept only if it states the news, is faithful to the article and is grounded in the picked sentences."""
-        picked = [_bounded(s) for s in self._section_picks(sentences, title)]
-        article = " ".join(sentences)
+        article is covered end to end without reading it whole); reduce: the model fuses them into 3-5 sentences.
+        A sentence of the model is kept only if it states the news, is grounded in the picked sentences, and one
+        sentence of the article (or its title) holds all of its names and numbers: a sentence that joins facts from
+        different places ("Putin … marking the first visit to Russia") is where a small model goes wrong. A sentence
+        that says again what a kept one said is left out."""
+        picked = _distinct(_bounded(s) for s in self._section_picks(sentences, title))
+        extract = " ".join(picked[:5])
         generator = self._generator_factory()
         messages = fit_prompt(self.long_prompt, picked, generator=generator, reply_tokens=PARAGRAPH_TOKENS,
                               render=lambda shown: {"title": title or "(none)",
                                                      "sentences": "\n".join(f"- {s}" for s in shown)})
+        if messages is None:
+            return Summary(extract, "extractive", picked, "the model was not asked: the sentences do not fit its context")
         kept: list[str] = []
-        if messages is not None:
-            draft = generator.generate(messages, max_tokens=PARAGRAPH_TOKENS)
-            for part in re.split(r"(?<=[.!?])\s+", " ".join(draft.split())):
-                part = _PREAMBLE_RE.sub("", re.sub(r"[*_#`>]+", "", part)).strip()
-                if (len(part.split()) >= 5 and part.endswith((".", "!", "?"))
-                        and _states_only_what_was_shown(part, title, picked, article) and _grounded(part, picked)
-                        and part not in kept):
-                    kept.append(part)
+        dropped = 0
+        draft = generator.generate(messages, max_tokens=PARAGRAPH_TOKENS)
+        for part in re.split(r"(?<=[.!?])\s+", " ".join(draft.split())):
+            part = _PREAMBLE_RE.sub("", re.sub(r"[*_#`>]+", "", part)).strip()
+            if len(part.split()) < 5 or not part.endswith((".", "!", "?")) or _repeats(part, kept):
+                continue  # a fragment or a repeat: nothing to check
+            if (_states_only_what_was_shown(part, title, picked, " ".join(sentences)) and _grounded(part, picked)
+                    and any(is_faithful(part, s) for s in [title, *sentences])):
+                kept.append(part)
+            else:
+                dropped += 1
         if len(kept) >= 3:
-            return Summary(" ".join(kept[:5]), "generated", picked)
-        return Summary(" ".join(picked[:5]), "extractive", picked)
+            return Summary(" ".join(kept[:5]), "generated", picked, dropped=dropped)
+        return Summary(extract, "extractive", picked,
+                       f"only {len(kept)} of the model's sentences passed the checks, and a paragraph needs 3",
+                       dropped)
 
     def _section_picks(self, sentences: list[str], title: str) -> list[str]:
         if len(sentences) <= PARAGRAPH_SECTIONS:
@@ -266,6 +287,27 @@ def _states_only_what_was_shown(line: str, title: str, picked: Sequence[str], ar
     in what the model was shown (a name it brought itself comes from its own memory, even when the article happens
     to hold it elsewhere) and in the article."""
     return states_the_news(line) and is_faithful(line, " ".join([title, *picked])) and is_faithful(line, article)
+
+
+def _repeats(sentence: str, kept: Sequence[str], overlap: float = 0.7) -> bool:
+    """Whether ``sentence`` says what one of ``kept`` says: most of its content words, and all of its names and
+    numbers, are that sentence's."""
+    words, facts = content_stems(sentence), names(sentence) | numbers(sentence)
+    for other in kept:
+        other_words = content_stems(other)
+        if (len(words & other_words) >= overlap * max(1, min(len(words), len(other_words)))
+                and facts <= names(other) | numbers(other)):
+            return True
+    return False
+
+
+def _distinct(sentences: Iterable[str]) -> list[str]:
+    """The sentences without those that repeat an earlier one (a title shown again as the first line, a quote)."""
+    kept: list[str] = []
+    for sentence in sentences:
+        if not _repeats(sentence, kept):
+            kept.append(sentence)
+    return kept
 
 
 def _bounded(sentence: str) -> str:

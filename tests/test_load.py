@@ -1,4 +1,5 @@
 import json
+import re
 
 from qa_bot.load import LoadIssue, clean_page_text, load_paths
 from qa_bot.records import Document
@@ -20,7 +21,9 @@ def test_seed_page_loses_its_boilerplate():
         assert junk not in doc.text
     assert doc.text.count("Vladimir Putin was greeted by Kim Jong-un on June 18 and 19") == 1
     assert "expertise for its satellite program" in doc.text
-    assert "Seoul is on alert" in doc.text and doc.text.endswith("Source: Le Parisien")
+    assert "Seoul is on alert" in doc.text and doc.text.endswith("sanctions against Moscow.")
+    assert doc.source == "Le Parisien" and "Source:" not in doc.text  # the page's own line says who published it
+    assert doc.published is None and re.fullmatch(r"\d{4}-\d{2}-\d{2}", doc.file_date)  # a file date is no publication date
 
 
 def test_doc_id_is_stable_and_derived_from_path(tmp_path):

@@ -61,7 +61,7 @@ def serve(tmp_path: Path, generator=None, **overrides):
 
 def ask(client: Client, question: str) -> tuple[str, str]:
     """The final assistant message and sources HTML of one question asked through /ask."""
-    chat, _, sources = client.predict(question, [], 5, [], "", "", False, api_name="/ask")
+    chat, sources = client.predict(question, [], 5, [], "", "", False, api_name="/ask")
     content = chat[-1]["content"] if chat else ""
     text = content if isinstance(content, str) else "".join(part.get("text", "") for part in content)
     return text, sources

@@ -304,3 +304,26 @@ def test_extractive_fallback_prefers_a_sentence_that_stands_alone():
                "Which is why the schools in the valley will stay shut until Friday at the earliest.")
     summary = summarizer(ScriptedGenerator(["PWNED"])).summarize(article)
     assert summary.path == "extractive" and summary.text.startswith("The Mount Ember volcano erupted")
+
+
+def test_paragraph_drops_a_sentence_joining_facts_from_different_sentences_and_repeats():
+    # "Lowdale" and "Friday" are in the article, but no sentence of it says the volcano erupted in Lowdale on Friday.
+    llm = ScriptedGenerator(["The Mount Ember volcano erupted on Tuesday, sending ash 5 kilometres high. "
+                             "The Mount Ember volcano erupted on Tuesday and sent ash 5 kilometres high. "
+                             "The Mount Ember volcano erupted in Lowdale on Friday. "
+                             "Officials evacuated 1,200 residents from the village of Lowdale. "
+                             "Schools in Lowdale will stay shut until Friday."])
+    summary = summarizer(llm).summarize(ARTICLE, length="paragraph")
+    assert summary.path == "generated" and summary.dropped == 1 and summary.fallback is None
+    assert "on Friday." not in summary.text and summary.text.count("erupted") == 1
+    assert summary.text.count(".") == 3
+
+
+def test_an_extractive_summary_says_why_the_model_s_words_are_not_shown():
+    invented = summarizer(ScriptedGenerator(["The Mount Ember volcano erupted in 1987 near Lowdale."])).summarize(ARTICLE)
+    assert invented.path == "extractive" and "name or number" in invented.fallback
+    short = summarizer(ScriptedGenerator(["Volcano."])).summarize(ARTICLE)
+    assert "too short" in short.fallback
+    paragraph = summarizer(ScriptedGenerator(["Markets in Lowdale rose sharply in 1987."])).summarize(ARTICLE, length="paragraph")
+    assert paragraph.path == "extractive" and paragraph.fallback.startswith("only 0 of the model's sentences")
+    assert paragraph.dropped == 1

@@ -123,7 +123,7 @@ def ask(client: Client, question: str, **options) -> tuple[list[dict], str, list
     args = {"k": 5, "sources": [], "date_from": "", "date_to": "", "show_scores": False} | options
     job = client.submit(question, [], args["k"], args["sources"], args["date_from"], args["date_to"],
                         args["show_scores"], api_name="/ask")
-    chat, _question, sources = job.result(timeout=60)
+    chat, sources = job.result(timeout=60)
     return chat, sources, job.outputs()
 
 
@@ -298,11 +298,13 @@ def test_summaries_of_pasted_text_and_readable_errors(client):
     summary, _ = client.predict(BUDGET, "One line", api_name="/summarize_text")
     assert "budget" in summary.lower()
     summary, note = client.predict("   ", "One line", api_name="/summarize_text")
-    assert summary == "" and "no text to summarise" in note
+    assert summary == "" and "There is no text to summarise" in note  # a sentence, capitalised
     summary, note = client.predict("no-such-article", "Paragraph", api_name="/summarize_article")
     assert summary == "" and "no article 'no-such-article'" in html.unescape(note)
     summary, note = client.predict(None, "One line", api_name="/summarize_article")
-    assert "pick an article first" in note
+    assert "Pick an article first" in note
+    summary, note = client.predict("", "One line", "volcano", api_name="/summarize_text")
+    assert summary == "" and "The paste box is empty" in note and "Summarise the article" in html.unescape(note)
 
 
 # -- serving -------------------------------------------------------------------------------------------------------
@@ -337,7 +339,7 @@ def test_source_cards_escape_and_only_link_web_addresses():
                         passage="Before. Quote with <i>markup</i>. After.")
     shown = render_sources(Answer(question="q", text="t [1]", declined=False, citations=[citation]))
     assert "<b>" not in shown and "<i>" not in shown and "javascript:" not in shown and "href" not in shown
-    assert "&lt;b&gt;Title&lt;/b&gt;" in shown and "S &amp; Co · 2024-01-02 · d&lt;1&gt;" in shown
+    assert "&lt;b&gt;Title&lt;/b&gt;" in shown and '<div class="qa-meta">S &amp; Co · 2024-01-02</div>' in shown
     assert "<mark>Quote with &lt;i&gt;markup&lt;/i&gt;.</mark>" in shown
 
 
@@ -347,4 +349,13 @@ def test_highlighted_passage_trims_to_whole_sentences_around_the_quote():
     assert shown.startswith("…Filler sentence number") and shown.endswith(" …")
     assert "<mark>Filler sentence number 20.</mark>" in shown
     assert "number 1." not in shown and "number 39." not in shown
-    assert highlighted_passage("A passage\nover  two lines.", "over two lines.") == "A passage <mark>over two lines.</mark>"
+    assert highlighted_passage("A passage  over\ntwo lines.", "passage over two lines.") == (
+        "A <mark>passage over<br>two lines.</mark>")
+
+
+def test_a_heading_keeps_its_own_line_and_related_passages_are_not_marked_as_citations():
+    passage = "The visit was kept secret\n\nThe itinerary was not made public. Seoul is on alert."
+    shown = highlighted_passage(passage, "The itinerary was not made public.")
+    assert shown == "The visit was kept secret<br><mark>The itinerary was not made public.</mark> Seoul is on alert."
+    related = highlighted_passage(passage, "Seoul is on alert.", related=True)
+    assert "<mark>" not in related and '<span class="qa-closest">Seoul is on alert.</span>' in related

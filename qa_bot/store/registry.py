@@ -22,6 +22,7 @@ class DocumentRecord:
     n_chunks: int
     path: str | None = None
     extra: dict[str, Any] | None = None  # cached summaries and the like
+    file_date: str | None = None  # see Document.file_date
 
 
 def clean_metadata(values: dict[str, Any]) -> dict[str, Any]:
@@ -32,7 +33,8 @@ def clean_metadata(values: dict[str, Any]) -> dict[str, Any]:
 def record_metadata(doc: Document, n_chunks: int) -> dict[str, Any]:
     """What the registry stores for a document."""
     return clean_metadata({"content_hash": doc.content_hash, "title": doc.title, "source": doc.source,
-                           "published": doc.published, "url": doc.url, "n_chunks": n_chunks, "path": doc.path})
+                           "published": doc.published, "url": doc.url, "n_chunks": n_chunks, "path": doc.path,
+                           "file_date": doc.file_date})
 
 
 def record_from_metadata(doc_id: str, meta: dict[str, Any] | None) -> DocumentRecord:
@@ -48,6 +50,7 @@ def record_from_metadata(doc_id: str, meta: dict[str, Any] | None) -> DocumentRe
         n_chunks=int(meta.get("n_chunks", 0)),
         path=meta.get("path"),
         extra={k: v for k, v in meta.items() if k.startswith("summary")},
+        file_date=meta.get("file_date"),
     )
 
 

@@ -27,6 +27,8 @@ from .render import (
     public_text,
     render_sources,
     safe_upload_name,
+    sentence,
+    summary_note,
     user_message,
 )
 
@@ -35,6 +37,9 @@ if TYPE_CHECKING:
 
 LENGTHS = {"One line": "short", "Paragraph": "paragraph"}
 LIBRARY_HEADERS = ["Title", "Source", "Date", "Chunks", "One-line summary", "ID"]
+# The bar moves after each batch: 32 articles at a time (the CLI's batch) left a 40-article upload at 0 % for most of
+# its run. A batch of 4 still embeds its chunks in one call.
+UPLOAD_BATCH_DOCS = 4
 EMPTY_LIBRARY = "the library is empty: add articles in the Library tab (or with qa-bot ingest PATH)"
 
 
@@ -45,7 +50,7 @@ def readable_errors(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except Exception as err:  # noqa: BLE001
-            raise gr.Error(user_message(err)) from None
+            raise gr.Error(sentence(user_message(err))) from None
 
     return wrapper
 
@@ -62,10 +67,13 @@ class Library:
         needle = (query or "").casefold().strip()
         rows = []
         for r in self.records:
-            if needle and needle not in f"{r.title} {r.source} {r.doc_id} {r.published or ''}".casefold():
+            # Where the article names no source or date, the file it came from and the day that file was changed
+            # say where it is from, marked so that neither passes for the publisher or the publication date.
+            source = r.source or (f"file {safe_upload_name(r.path)}" if r.path else "")
+            date = r.published or (f"{r.file_date} (file)" if r.file_date else "")
+            if needle and needle not in f"{r.title} {source} {r.doc_id} {date}".casefold():
                 continue
-            rows.append([r.title or r.doc_id, r.source, r.published or "", r.n_chunks, self.cached_summary(r) or "",
-                         r.doc_id])
+            rows.append([r.title or r.doc_id, source, date, r.n_chunks, self.cached_summary(r) or "", r.doc_id])
         return rows
 
     def article_choices(self) -> list[tuple[str, str]]:
@@ -87,13 +95,6 @@ def expected_documents(path: Path) -> int:
         with path.open("rb") as handle:
             return max(1, sum(1 for line in handle if line.strip()))
     return 1
-
-
-def explain(path: str) -> str:
-    """The note under a summary: how it was made."""
-    return {"generated": "Written by the model and checked against the article.",
-            "extractive": "Taken from the article itself: the model's wording did not pass the checks.",
-            "cached": "From the cache."}.get(path, "")
 
 
 class Handlers:
@@ -137,15 +138,17 @@ class Handlers:
     # -- chat ----------------------------------------------------------------------------------------------------
     def respond(self, message: str, chat: list[dict], history: list[list[str]], k: int, sources: list[str],
                 date_from: str, date_to: str, show_scores: bool) -> Iterator[tuple]:
-        """Stream an answer into the chat: (chat, history, question box, sources panel) after each step."""
+        """Stream an answer into the chat: (chat, history, sources panel, pending) after each step. ``pending`` is
+        where this answer starts in the chat while it is being written, then None."""
         question = (message or "").strip()
         chat = list(chat or [])
         if not question:
-            yield chat, history, message, error_html("Type a question first.")
+            yield chat, history, error_html("Type a question first."), None
             return
+        start = len(chat)
         chat.append({"role": "user", "content": chat_text(question)})
         chat.append({"role": "assistant", "content": "Searching the articles…"})
-        yield chat, history, "", ""
+        yield chat, history, "", start
         try:
             filters = parse_filters(sources, date_from, date_to)
             turns = [Turn(str(h[0]), str(h[1]), tuple(h[2]) if len(h) > 2 else ()) for h in history or []]
@@ -160,21 +163,44 @@ class Handlers:
                 elif event.kind == "answer":
                     answer = event.answer
                     continue
-                yield chat, history, "", gr.skip()
+                yield chat, history, gr.skip(), gr.skip()
             if answer is None:
                 raise RuntimeError("the answer stream ended without an answer")
             chat[-1] = {"role": "assistant", "content": chat_text(answer.text)}
             turn = answer.as_turn()
             history = [*(history or []), [turn.question, turn.answer, list(turn.doc_ids)]]
-            yield chat, history, "", render_sources(answer, bool(show_scores))
+            yield chat, history, render_sources(answer, bool(show_scores)), None
         except Exception as err:  # noqa: BLE001 — a person sees a sentence, never a stack trace
             message_text = EMPTY_LIBRARY if isinstance(err, IndexNotFoundError) else user_message(err)
             chat[-1] = {"role": "assistant", "content": chat_text(f"Sorry — {message_text}")}
-            yield chat, history, "", error_html(message_text)
+            yield chat, history, error_html(message_text), None
+
+    @staticmethod
+    def busy(answering: bool) -> tuple:
+        """A question was sent: (answering, question box, Ask, Stop). The first is taken, so the box empties, Ask is
+        disabled and Stop shown; one sent while an answer is on its way is not taken, and stays in the box."""
+        if answering:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        return True, "", gr.update(interactive=False), gr.update(visible=True)
+
+    @staticmethod
+    def idle() -> tuple:
+        """(answering, Ask, Stop) once no answer is on its way."""
+        return False, gr.update(interactive=True), gr.update(visible=False)
+
+    @staticmethod
+    def stop(chat: list[dict], pending: int | None) -> tuple:
+        """Stop (its event cancels the answer): the question stays, and an answer that had begun says it was
+        stopped. (chat, pending, answering, Ask, Stop)."""
+        chat = list(chat or [])
+        if pending is not None and len(chat) >= pending + 2:
+            chat = [*chat[: pending + 1], {"role": "assistant", "content": "Stopped before the answer was complete."}]
+        return (chat, None, *Handlers.idle())
 
     @staticmethod
     def clear_chat() -> tuple:
-        return [], [], "", ""
+        """(chat, history, question box, sources, pending, answering, Ask, Stop), all as on a new page."""
+        return ([], [], "", "", None, *Handlers.idle())
 
     # -- library -------------------------------------------------------------------------------------------------
     def upload(self, files: list[str] | None, query: str, selected: str | None,
@@ -210,7 +236,8 @@ class Handlers:
         # A .jsonl names its articles itself; any other file is one article, named after its cleaned bare name.
         doc_ids = {path: slug_id(Path(name)) for path, name in accepted if path.suffix.lower() not in JSONL_SUFFIXES}
         try:
-            report = self.pipeline.ingest([path for path, _ in accepted], progress=advanced, doc_ids=doc_ids)
+            report = self.pipeline.ingest([path for path, _ in accepted], progress=advanced, doc_ids=doc_ids,
+                                          batch_docs=UPLOAD_BATCH_DOCS)
         except Exception as err:  # noqa: BLE001
             return (error_html(user_message(err)), *self.refreshed(query, selected), None)
         for issue in report.issues:
@@ -256,17 +283,24 @@ class Handlers:
 
     # -- summarise tab -------------------------------------------------------------------------------------------
     def summarize_article(self, doc_id: str | None, length: str) -> tuple[str, str]:
+        size = LENGTHS.get(length, "short")
         try:
-            summary = self.pipeline.summarize_document(self.require_article(doc_id), LENGTHS.get(length, "short"))
+            summary = self.pipeline.summarize_document(self.require_article(doc_id), size)
         except Exception as err:  # noqa: BLE001
             return "", error_html(user_message(err))
-        return summary.text, note_html([explain(summary.path)])
+        return summary.text, summary_note(summary, size)
 
-    def summarize_text(self, text: str, length: str) -> tuple[str, str]:
+    def summarize_text(self, text: str, length: str, picked: str | None = None) -> tuple[str, str]:
+        """Summarise the pasted text; ``picked`` (the article chosen above the box) only shapes the message when
+        the box is empty."""
+        size = LENGTHS.get(length, "short")
+        if not (text or "").strip() and (picked or "").strip():
+            return "", error_html("The paste box is empty. To summarise the article you picked, press "
+                                  "“Summarise the article”.")
         try:
-            summary = self.pipeline.summarize_text(text or "", "", LENGTHS.get(length, "short"))
+            summary = self.pipeline.summarize_text(text or "", "", size)
         except Exception as err:  # noqa: BLE001
             return "", error_html(user_message(err))
         if not summary.text:
             return "", error_html("No sentences found in that text to summarise.")
-        return summary.text, note_html([explain(summary.path)])
+        return summary.text, summary_note(summary, size)

@@ -14,6 +14,7 @@ from pathlib import Path
 from ..errors import QABotError
 from ..records import Answer, Citation, Hit
 from ..retrieve import Filters
+from ..summarize import Summary
 
 log = logging.getLogger("qa_bot.ui")
 
@@ -22,7 +23,7 @@ _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _SAFE_NAME_RE = re.compile(r"[^\w.\-]+")
 _ABSOLUTE_PATH_RE = re.compile(r"(?<![\w:/.~])~?/(?:[^\s/'\"`]+/)*([^\s/'\"`;,]+)/?")  # group 1: the last part
 _URL_CREDENTIALS_RE = re.compile(r"(?<=://)[^/@\s]+@")
-_SENTENCE_END_RE = re.compile(r"[.!?][”\"’)]?\s")
+_SENTENCE_END_RE = re.compile(r"[.!?][”\"’)]?\s|\n")
 
 
 def esc(text: object) -> str:
@@ -34,15 +35,17 @@ def chat_text(text: str) -> str:
     return html.escape(text or "", quote=False)
 
 
-def highlighted_passage(passage: str, quote: str, context: int = CONTEXT_CHARS) -> str:
-    """The passage around the cited sentence, escaped, with the sentence in <mark>. Whitespace may differ between the
-    quote and the passage (the quote is one line), so both are compared with whitespace collapsed."""
-    passage = " ".join(passage.split())  # one compact paragraph: the card is read beside the answer
-    quote = " ".join(quote.split())
-    start = passage.find(quote) if quote else -1
-    if start < 0:
-        return f"<mark>{esc(quote)}</mark>" if quote else esc(passage[: 2 * context])
-    end = start + len(quote)
+def highlighted_passage(passage: str, quote: str, context: int = CONTEXT_CHARS, related: bool = False) -> str:
+    """The passage around the cited sentence, escaped, with the sentence in <mark> (a related passage's closest
+    sentence in a quieter <span>: it is not a citation). Each line of the passage stays a line, so a heading does not
+    run into the sentence after it; other whitespace is collapsed, and the quote (one line) matches across it."""
+    passage = "\n".join(line for line in (" ".join(part.split()) for part in passage.split("\n")) if line)
+    words = quote.split()
+    found = re.search(r"\s+".join(map(re.escape, words)), passage) if words else None
+    opening, closing = ('<span class="qa-closest">', "</span>") if related else ("<mark>", "</mark>")
+    if found is None:
+        return f"{opening}{esc(' '.join(words))}{closing}" if words else _lines(passage[: 2 * context])
+    start, end = found.span()
     before = passage[max(0, start - context) : start]
     after = passage[end : end + context]
     if start > context:  # start at a sentence (or else a word) and show that text was left out
@@ -51,7 +54,11 @@ def highlighted_passage(passage: str, quote: str, context: int = CONTEXT_CHARS) 
     if end + context < len(passage):
         ends = list(_SENTENCE_END_RE.finditer(after))
         after = (after[: ends[-1].end()].rstrip() if ends else after.rsplit(" ", 1)[0]) + " …"
-    return f"{esc(before)}<mark>{esc(quote)}</mark>{esc(after)}"
+    return f"{_lines(before)}{opening}{_lines(passage[start:end])}{closing}{_lines(after)}"
+
+
+def _lines(text: str) -> str:
+    return esc(text).replace("\n", "<br>")
 
 
 def score_line(hit: Hit | None) -> str:
@@ -67,16 +74,19 @@ def score_line(hit: Hit | None) -> str:
     return ", ".join(parts)
 
 
-def render_card(citation: Citation, label: str, score: str = "") -> str:
+def render_card(citation: Citation, label: str, score: str = "", related: bool = False) -> str:
     title = esc(citation.title or citation.doc_id)
     if citation.url and re.match(r"https?://", citation.url, re.IGNORECASE):
         title = f'<a href="{esc(citation.url)}" target="_blank" rel="noopener noreferrer nofollow">{title}</a>'
-    meta = " · ".join(esc(x) for x in (citation.source, citation.published, citation.doc_id) if x)
+    # No raw id: the title names the article (the id stays in data-doc-id for tools).
+    meta = [esc(x) for x in (citation.source, citation.published) if x]
     if score:
-        meta += f' · <span class="qa-score">{esc(score)}</span>'
+        meta.append(f'<span class="qa-score">{esc(score)}</span>')
+    meta_line = f'<div class="qa-meta">{" · ".join(meta)}</div>' if meta else ""
+    passage = highlighted_passage(citation.passage or citation.quote, citation.quote, related=related)
     return (f'<div class="qa-card" data-doc-id="{esc(citation.doc_id)}">'
-            f'<h4><span class="qa-label">{esc(label)}</span>{title}</h4><div class="qa-meta">{meta}</div>'
-            f'<p class="qa-passage">{highlighted_passage(citation.passage or citation.quote, citation.quote)}</p></div>')
+            f'<h4><span class="qa-label">{esc(label)}</span>{title}</h4>{meta_line}'
+            f'<p class="qa-passage">{passage}</p></div>')
 
 
 def render_sources(answer: Answer, show_scores: bool = False) -> str:
@@ -88,7 +98,7 @@ def render_sources(answer: Answer, show_scores: bool = False) -> str:
     rewritten = (f'<p class="qa-note">Searched for: {esc(answer.standalone_question)}</p>'
                  if answer.standalone_question else "")
     if answer.declined:
-        cards = "".join(render_card(c, "Related", score(c)) for c in answer.related)
+        cards = "".join(render_card(c, "Related", score(c), related=True) for c in answer.related)
         lead = ("<p><strong>No article answers this.</strong> The closest passages are below; they are related, "
                 "not sources.</p>" if cards else "<p><strong>No article answers this.</strong></p>")
         return f'<div class="qa-sources qa-declined" data-state="declined">{rewritten}{lead}{cards}</div>'
@@ -118,8 +128,35 @@ def user_message(err: BaseException) -> str:
     return "Something went wrong on the server (the details are in its log); please try again."
 
 
+def sentence(message: str) -> str:
+    """A message shown on its own starts with a capital (library messages are written to follow "Error: ")."""
+    return message[:1].upper() + message[1:]
+
+
 def error_html(message: str) -> str:
-    return f'<p class="qa-error" role="alert">{esc(message)}</p>'
+    return f'<p class="qa-error" role="alert">{esc(sentence(message))}</p>'
+
+
+def summary_note(summary: Summary, length: str) -> str:
+    """How a summary was made, saying only what was checked: the checks look for the names and numbers of the
+    model's words in the article (and, for a paragraph, in one sentence of it); they cannot tell whether the model
+    related them rightly."""
+    if summary.path not in ("generated", "extractive"):  # stored before the cache kept how it was made
+        return note_html(["From the summary cache."])
+    if summary.path == "generated" and length == "paragraph":
+        how = ("Written by the model. Each sentence checked: its names and numbers appear together in one sentence of "
+               "the article, and most of its words are the article's.")
+        if summary.dropped:
+            how += f" {summary.dropped} sentence{'s' * (summary.dropped != 1)} that failed were left out."
+    elif summary.path == "generated":
+        how = "Written by the model. Checked: its names and numbers appear in the article, and most of its words are the article's."
+    elif length == "paragraph":
+        how = "Sentences taken from the article, one from each part of it."
+    else:
+        how = "A sentence taken from the article: its most central one, cut to one line."
+    if summary.path == "extractive" and summary.fallback:
+        how = f"{how[:-1]}, because {summary.fallback}."
+    return note_html([how])
 
 
 def note_html(lines: Sequence[str], items: Sequence[str] = ()) -> str:
