@@ -176,12 +176,14 @@ class Handlers:
             yield chat, history, error_html(message_text), None
 
     @staticmethod
-    def busy(answering: bool) -> tuple:
-        """A question was sent: (answering, question box, Ask, Stop). The first is taken, so the box empties, Ask is
-        disabled and Stop shown; one sent while an answer is on its way is not taken, and stays in the box."""
+    def take(message: str, answering: bool) -> tuple:
+        """A question was sent: (question being answered, question box, answering, Ask, Stop). It is taken, the box
+        empties, Ask is disabled and Stop shown; while an answer is on its way it is refused (the error ends the
+        event chain before an answer is queued) and stays in the box."""
         if answering:
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
-        return True, "", gr.update(interactive=False), gr.update(visible=True)
+            raise gr.Error("An answer is still being written: your question stays in the box until it is done, or "
+                           "press Stop.", title="One question at a time", duration=6, print_exception=False)
+        return message, "", True, gr.update(interactive=False), gr.update(visible=True)
 
     @staticmethod
     def idle() -> tuple:

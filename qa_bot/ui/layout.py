@@ -94,6 +94,9 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
                     stop_btn = gr.Button("Stop", variant="stop", elem_id="stop", scale=1, min_width=60, size="md",
                                          visible=False)
                     clear_btn = gr.Button("Clear", elem_id="clear", scale=1, min_width=60, size="md")
+                # The question being answered: the box is free for the next one meanwhile. Hidden, not a State, so
+                # that it is the first input of the /ask API.
+                sent = gr.Textbox(visible=False, label="Question")
                 sources_html = gr.HTML(elem_id="sources", js_on_load=None)
                 with gr.Accordion("Settings", open=False, elem_id="settings"):
                     with gr.Row():
@@ -153,19 +156,18 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
                         summary_note = gr.HTML(elem_id="summary-note", js_on_load=None)
 
         # -- events ----------------------------------------------------------------------------------------------
-        chat_inputs = [question, chatbot, history, k, source_filter, date_from, date_to, show_scores]
+        chat_inputs = [sent, chatbot, history, k, source_filter, date_from, date_to, show_scores]
         chat_outputs = [chatbot, history, sources_html, pending]
         controls = [answering, ask_btn, stop_btn]
         model = {"concurrency_id": "model", "concurrency_limit": 1}  # one model instance: requests queue on it
         private = {"api_visibility": "private", "show_progress": "hidden"}
-        asked = [ask_btn.click, question.submit]
-        # One listener for both ways of asking, and "once": a question sent while an answer is on its way is not
-        # taken (it stays in the box, and Ask is disabled) instead of queueing behind it with a stale chat.
-        answer = gr.on(asked, handlers.respond, chat_inputs, chat_outputs, api_name="ask", show_progress="minimal",
-                       trigger_mode="once", **model)
-        # The box is emptied when the question is taken, not when its answer starts: what is typed while it waits
-        # for the model is the next question.
-        gr.on(asked, handlers.busy, answering, [answering, question, ask_btn, stop_btn], queue=False, **private)
+        # A question is taken (the box empties, Ask is disabled, Stop shown) before its answer is queued; one sent
+        # while an answer is on its way is refused and stays in the box, instead of queueing behind it with a stale
+        # chat. Steps of one chain, so they cannot overtake each other.
+        taken = gr.on([ask_btn.click, question.submit], handlers.take, [question, answering],
+                      [sent, question, *controls], queue=False, **private)
+        answer = taken.success(handlers.respond, chat_inputs, chat_outputs, api_name="ask", show_progress="minimal",
+                               **model)
         answer.then(handlers.idle, None, controls, queue=False, **private)
         stop_btn.click(handlers.stop, [chatbot, pending], [chatbot, pending, *controls], cancels=[answer], **private)
         for cleared in (clear_btn.click, chatbot.clear):  # an answer left running would bring the old chat back
