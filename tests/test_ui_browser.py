@@ -416,6 +416,7 @@ def test_a_40_article_upload_moves_one_progress_bar_and_its_result_is_in_view(op
     assert box["y"] + box["height"] <= 800, box  # the result is where the person who dropped the files looks
 
     # Summarising one article draws its progress on the status line, not over the table.
+    page.locator("#library-search textarea, #library-search input").first.fill("Town3")
     library_cell(page, "Council news from Town3").click()
     page.evaluate("""() => { window.__seen = []; window.__sampler = setInterval(() => {
         const table = document.querySelector('#library [data-testid=status-tracker]');
@@ -425,7 +426,7 @@ def test_a_40_article_upload_moves_one_progress_bar_and_its_result_is_in_view(op
     page.locator("#library-status .qa-note").wait_for(timeout=ANSWER_MS)
     covered = page.evaluate("() => { clearInterval(window.__sampler); return window.__seen; }")
     assert not any(covered), covered
-    library_cell(page, "Council news from Town1").wait_for()  # the table stayed
+    library_cell(page, "Council news from Town3").wait_for()  # the table stayed
 
 
 def test_every_text_meets_aa_contrast_light_and_dark(open_page):
