@@ -62,9 +62,10 @@ CSS = """
 #upload-status { min-height: 2.5rem; }
 #library .table-container { min-width: 660px; }
 #library { overflow-x: auto !important; }
-/* Gradio hides "Use via API" on small screens but not the dot that separated it from "Settings" */
-@media (max-width: 640px) { footer > .divider, footer > .show-api + .divider { display: none; } }
 """
+# Gradio scopes CSS to the app's content, and the footer is outside it. On small screens Gradio hides "Use via API"
+# but not the dot that separated it from "Settings".
+HEAD = "<style>@media (max-width: 640px) { footer > .divider { display: none !important; } }</style>"
 
 
 def build_app(pipeline: Pipeline) -> gr.Blocks:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import gradio as gr
 
-from .layout import CSS, I18N, THEME
+from .layout import CSS, HEAD, I18N, THEME
 
 if TYPE_CHECKING:
     from ..pipeline import Pipeline
@@ -19,7 +19,7 @@ def launch_app(demo: gr.Blocks, pipeline: Pipeline, *, host: str, port: int, aut
     _, local_url, _ = demo.launch(
         server_name=host, server_port=port, auth=auth, prevent_thread_lock=True, show_error=False, quiet=True,
         inbrowser=False, share=False, ssr_mode=False, mcp_server=False, footer_links=["api", "settings"],
-        max_file_size=pipeline.settings.max_upload_mb * 2**20, css=CSS, theme=THEME, i18n=I18N,
+        max_file_size=pipeline.settings.max_upload_mb * 2**20, css=CSS, head=HEAD, theme=THEME, i18n=I18N,
         auth_message="qa-bot: sign in with the user and password given to --auth (or QA_BOT_AUTH)." if auth else None,
     )
     if on_ready:
