@@ -246,7 +246,8 @@ class Summarizer:
         different places ("Putin … marking the first visit to Russia") is where a small model goes wrong. A sentence
         that says again what a kept one said is left out."""
         picked = _distinct(_bounded(s) for s in self._section_picks(sentences, title))
-        extract = " ".join(picked[:5])
+        # Headings (lines without a full stop) would run into the next sentence of an extract.
+        extract = " ".join(([s for s in picked if s.rstrip("\"”’)").endswith((".", "!", "?"))] or picked)[:5])
         generator = self._generator_factory()
         messages = fit_prompt(self.long_prompt, picked, generator=generator, reply_tokens=PARAGRAPH_TOKENS,
                               render=lambda shown: {"title": title or "(none)",

@@ -319,6 +319,15 @@ def test_paragraph_drops_a_sentence_joining_facts_from_different_sentences_and_r
     assert summary.text.count(".") == 3
 
 
+def test_an_extractive_paragraph_leaves_out_headings_that_would_run_into_sentences():
+    article = ("Volcano erupts\n\nThe Mount Ember volcano erupted on Tuesday, sending ash 5 kilometres high.\n\n"
+               "Evacuation\n\nOfficials evacuated 1,200 residents from the village of Lowdale.\n\nRoads closed\n\n"
+               "The road to the village was closed by the police.")
+    summary = summarizer(ScriptedGenerator(["Markets in Lowdale rose sharply in 1987."])).summarize(article,
+                                                                                                   length="paragraph")
+    assert summary.path == "extractive" and "Evacuation" not in summary.text and "Roads closed" not in summary.text
+
+
 def test_an_extractive_summary_says_why_the_model_s_words_are_not_shown():
     invented = summarizer(ScriptedGenerator(["The Mount Ember volcano erupted in 1987 near Lowdale."])).summarize(ARTICLE)
     assert invented.path == "extractive" and "name or number" in invented.fallback

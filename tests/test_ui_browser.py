@@ -178,6 +178,7 @@ def ask(page, question: str):
     sources = page.locator("#sources .qa-sources")
     sources.wait_for(timeout=ANSWER_MS)
     assert bots.count() == before + 1
+    expect(page.locator("#ask")).to_be_enabled()  # ready for the next question
     return sources
 
 
@@ -270,6 +271,9 @@ def test_screenshots_fit_the_width_light_and_dark(open_page, shots, size, tmp_pa
         page = open_page(width, height, scheme)
         suffix = f"{width}x{height}" + ("-dark" if scheme == "dark" else "")
         upload(page, page_file)  # indexed by the first upload; later ones find it unchanged
+        assert page.evaluate(OVERFLOW_JS) == []
+        page.screenshot(path=shots / f"library-{suffix}.png", full_page=True)
+
         page.get_by_role("tab", name="Chat").click()
         ask(page, BEES_QUESTION)
         if scheme == "dark":
@@ -277,22 +281,26 @@ def test_screenshots_fit_the_width_light_and_dark(open_page, shots, size, tmp_pa
             assert background < 0.3 and text > 0.7, (background, text)
         assert page.evaluate(OVERFLOW_JS) == []
         page.screenshot(path=shots / f"chat-{suffix}.png", full_page=True)
-
-        page.get_by_role("tab", name="Library").click()
-        library_cell(page, "Vladimir Putin").click()  # selects the article
-        expect(page.locator("#library-pick input")).to_have_value(re.compile(SEED_ID))
+        ask(page, "Who tends the hives?")  # a follow-up
+        page.screenshot(path=shots / f"followup-{suffix}.png", full_page=True)
+        page.locator("#clear").click()
+        bubbles(page).first.wait_for(state="detached")
+        ask(page, "Who won the 1998 football World Cup final in Paris?")
         assert page.evaluate(OVERFLOW_JS) == []
-        page.screenshot(path=shots / f"library-{suffix}.png", full_page=True)
+        page.screenshot(path=shots / f"decline-{suffix}.png", full_page=True)
 
         page.get_by_role("tab", name="Summarise").click()
         page.locator("#pick-article input").click()
-        page.get_by_role("option").filter(has_text=SEED_ID).first.click()
-        page.locator("#summarise-article").click()
-        page.wait_for_function("() => document.querySelector('#summary textarea').value.length > 0",
-                               timeout=ANSWER_MS)
-        assert len(page.locator("#summary textarea").input_value().split()) >= 5
-        assert page.evaluate(OVERFLOW_JS) == []
-        page.screenshot(path=shots / f"summarise-{suffix}.png", full_page=True)
+        page.get_by_role("option").filter(has_text="Vladimir Putin").first.click()
+        done = {"One line": re.compile("."), "Paragraph": re.compile("Each sentence checked|Sentences taken")}
+        for length, name in (("One line", "summarise"), ("Paragraph", "summarise-paragraph")):
+            page.locator("#length").get_by_text(length).click()
+            page.locator("#summarise-article").click()
+            expect(page.locator("#summary-note .qa-note")).to_contain_text(done[length], timeout=ANSWER_MS)
+            page.wait_for_function("() => document.querySelector('#summary textarea').value.split(' ').length >= 5",
+                                   timeout=ANSWER_MS)
+            assert page.evaluate(OVERFLOW_JS) == []
+            page.screenshot(path=shots / f"{name}-{suffix}.png", full_page=True)
 
 
 # -- issue #17: a chat people trust and enjoy -------------------------------------------------------------------------
