@@ -412,8 +412,17 @@ def test_the_llm_tool_asks_the_flagship_question(real_api_server, tmp_path):
     assert result.returncode == 0, result.stderr
     answer = result.stdout
     assert "[1]" in answer and "satellite" in answer and "food" in answer
-    follow = subprocess.run([str(llm), "-c", "Who says so?"], env=env, capture_output=True, text=True, timeout=300)
-    assert follow.returncode == 0 and "Washington and Seoul" in follow.stdout, follow.stdout + follow.stderr
+
+    # `llm -c` sends the conversation so far: the follow-up is rewritten from it ("he", "him"), and answered; asked
+    # alone, the same words are declined.
+    def llm_says(*args: str) -> str:
+        said = subprocess.run([str(llm), *args], env=env, capture_output=True, text=True, timeout=300)
+        assert said.returncode == 0, said.stderr
+        return said.stdout
+
+    assert "Kim Jong-un [1]" in llm_says("-m", "qa-bot", "Who greeted Vladimir Putin?")
+    assert "June 18 and 19 [1]" in llm_says("-c", "When did he greet him?")
+    assert "do not say" in llm_says("-m", "qa-bot", "When did he greet him?")
 
 
 @pytest.mark.servers
