@@ -27,7 +27,18 @@ from typer.testing import CliRunner
 from qa_bot import cli
 from qa_bot.api import MODEL_ID, create_app
 from qa_bot.api.security import check_exposure, is_loopback
-from qa_bot.errors import SettingError
+from qa_bot.errors import (
+    DocumentNotFoundError,
+    EmbedderMismatchError,
+    IndexBusyError,
+    IndexNotFoundError,
+    InputError,
+    ModelNotFoundError,
+    QABotError,
+    QuestionError,
+    ServerError,
+    SettingError,
+)
 
 from .conftest import REPO, SEED, ScriptedGenerator
 from .servers import ServerProcess, free_port
@@ -147,6 +158,23 @@ def test_a_malformed_chat_request_is_refused_in_openai_s_shape(pipeline, body, s
     reply = client_of(pipeline).post("/v1/chat/completions", json=body)
     assert reply.status_code == status and says in reply.json()["error"]["message"]
     assert set(reply.json()["error"]) == ERROR_KEYS
+
+
+def test_a_body_that_is_not_json_is_a_400(pipeline):
+    reply = client_of(pipeline).post("/v1/chat/completions", content=b'{"model": "qa-bot", "messages": [',
+                                     headers={"Content-Type": "application/json"})
+    assert reply.status_code == 400 and reply.json()["error"]["message"].startswith("the request body is not valid JSON")
+
+
+@pytest.mark.parametrize("error, status", [
+    (QuestionError("q"), 400), (InputError("i"), 400), (QABotError("plain"), 400), (DocumentNotFoundError("d"), 404),
+    (IndexNotFoundError("i"), 409), (IndexBusyError("b"), 409), (ServerError("s"), 502), (SettingError("s"), 500),
+    (ModelNotFoundError("m"), 500), (EmbedderMismatchError("e"), 500),
+])
+def test_each_library_error_has_its_status(error, status):
+    from qa_bot.api.errors import status_of
+
+    assert status_of(error)[0] == status
 
 
 def test_an_empty_index_and_an_unknown_route_say_so(make_pipeline):
@@ -305,7 +333,7 @@ class CountingGenerator(ScriptedGenerator):
 
 
 @pytest.fixture
-def served_api(make_pipeline, tmp_path, monkeypatch):
+def served_api(settings, fake_embedder, ephemeral_client, tmp_path, monkeypatch):
     """The app on the fakes, served by uvicorn on a free localhost port in this process; the model is made on first
     use by a counting factory, as the real one is loaded."""
     import uvicorn
@@ -320,8 +348,9 @@ def served_api(make_pipeline, tmp_path, monkeypatch):
         return made[-1]
 
     monkeypatch.setattr(qa_bot.pipeline, "make_generator", make_generator)
-    pipeline = make_pipeline(wording="model")
-    pipeline._generator = None  # made on first use, by the factory above
+    # wording="model": every answer calls the model, so the requests meet on it
+    settings = settings.model_copy(update={"answer": settings.answer.model_copy(update={"wording": "model"})})
+    pipeline = qa_bot.pipeline.Pipeline(settings, embedder=fake_embedder, client=ephemeral_client)
     pipeline.ingest([write_corpus(tmp_path)])
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(pipeline), host="127.0.0.1", port=port, log_level="warning"))

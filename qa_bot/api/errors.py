@@ -79,6 +79,9 @@ def install_error_handlers(app: FastAPI, max_body_mb: int) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, err: RequestValidationError) -> JSONResponse:
         first = err.errors()[0]
+        if first.get("type") == "json_invalid":  # its "loc" is a character offset, not a field
+            return error_response(400, f"the request body is not valid JSON ({first.get('ctx', {}).get('error')})",
+                                  "invalid_request_error", None, "json_invalid")
         where = [str(part) for part in first.get("loc", ()) if part != "body"]
         message = f"{'.'.join(where) or 'the request body'}: {first.get('msg', 'is not valid')}"
         return error_response(400, message, "invalid_request_error", ".".join(where) or None, first.get("type"))
