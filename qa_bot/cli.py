@@ -13,7 +13,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing downloads at run time un
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from .errors import QABotError  # noqa: E402
+from .errors import DocumentNotFoundError, QABotError  # noqa: E402
 from .settings import load_settings  # noqa: E402
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -88,10 +88,7 @@ def ingest(
         echo_err(f"{'warning' if issue.level == 'warning' else 'skipped'}: {issue}")
     stats = p.stats()
     if json_out:
-        typer.echo(json.dumps({"added": report.added, "updated": report.updated, "unchanged": report.unchanged,
-                               "chunks_written": report.chunks, "errors": [str(i) for i in report.errors],
-                               "warnings": [str(i) for i in report.issues if i.level == "warning"],
-                               "timings": {k: round(v, 3) for k, v in report.timings.items()}, "index": stats}))
+        typer.echo(json.dumps({**report.to_json(), "index": stats}))
     else:
         typer.echo(f"{report.summary()}. Index: {stats['docs']} documents, {stats['chunks']} chunks in {stats['index_dir']}.")
     if report.documents == 0 and report.errors:
@@ -198,8 +195,7 @@ def stats(
     s = p.stats()
     if json_out:
         if docs:
-            s["documents"] = [{"doc_id": r.doc_id, "title": r.title, "source": r.source, "published": r.published,
-                               "chunks": r.n_chunks} for r in p.documents()]
+            s["documents"] = [r.to_json() for r in p.documents()]
         typer.echo(json.dumps(s))
         return
     typer.echo(format_stats(s))
@@ -219,10 +215,22 @@ def format_stats(s: dict) -> str:
 @guarded
 def delete(ctx: typer.Context, doc_id: Annotated[str, typer.Argument(help="Document id to remove.")]) -> None:
     """Remove one article (all its chunks) from the index."""
-    p = pipeline(ctx)
-    if not p.delete(doc_id):
-        fail(f"no document {doc_id!r} in the index; see the ids with: qa-bot stats --docs")
+    if not pipeline(ctx).delete(doc_id):
+        raise DocumentNotFoundError(doc_id)
     typer.echo(f"deleted {doc_id}")
+
+
+@app.command()
+@guarded
+def serve(
+    ctx: typer.Context,
+    host: Annotated[Optional[str], typer.Option(help="Address to listen on [QA_BOT_API_HOST, default 127.0.0.1: this machine only]; any other needs QA_BOT_API_KEY.")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port [QA_BOT_API_PORT, default 8000].")] = None,
+) -> None:
+    """Serve an OpenAI-compatible API: chat completions with sources, summaries, documents."""
+    from .api import serve as serve_api
+
+    serve_api(pipeline(ctx, api_host=host, api_port=port), on_ready=echo_err)
 
 
 @app.command("eval")

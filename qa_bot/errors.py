@@ -22,6 +22,14 @@ class GoldFormatError(InputError):
     """A gold/reference file has a bad line."""
 
 
+class DocumentNotFoundError(QABotError):
+    """No article with this id in the index."""
+
+    def __init__(self, doc_id: str):
+        super().__init__(f"no document {doc_id!r} in the index; see the ids with: qa-bot stats --docs")
+        self.doc_id = doc_id
+
+
 class ModelNotFoundError(QABotError):
     """The GGUF file or embedding model is missing or unreadable."""
 

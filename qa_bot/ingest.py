@@ -44,6 +44,13 @@ class IngestReport:
     def documents(self) -> int:
         return self.added + self.updated + self.unchanged
 
+    def to_json(self) -> dict:
+        """What `qa-bot ingest --json` and the API's upload answer report (beside the index's stats)."""
+        return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
+                "chunks_written": self.chunks, "errors": [str(i) for i in self.errors],
+                "warnings": [str(i) for i in self.issues if i.level == "warning"],
+                "timings": {k: round(v, 3) for k, v in self.timings.items()}}
+
     def summary(self) -> str:
         parts = [f"{self.added} added", f"{self.updated} updated", f"{self.unchanged} unchanged",
                  f"{self.chunks} chunk{'s' * (self.chunks != 1)} written"]

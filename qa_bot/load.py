@@ -144,6 +144,12 @@ def _finish(doc: Document) -> Document:
     return replace(doc, content_hash=content_hash(doc.text, doc.title, doc.url, doc.source, doc.published))
 
 
+def safe_upload_name(path: str) -> str:
+    """The bare file name of an upload, reduced to safe characters: it becomes the document id, never a path."""
+    name = re.sub(r"[^\w.\-]+", "_", Path(path).name).strip("._")
+    return name or "upload"
+
+
 def slug_id(relative: Path) -> str:
     """A stable document id from a file's path below the folder given to ingest (its name when a file was given)."""
     stem = relative.with_suffix("").as_posix()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .answering import AnswerEvent, Answerer, bundled_models
 from .embedders import Embedder, make_embedder
-from .errors import IndexNotFoundError, QABotError
+from .errors import DocumentNotFoundError, IndexNotFoundError, QABotError
 from .generate import Generator, make_generator
 from .ingest import IngestReport, Progress, ingest_documents
 from .load import LoadIssue, load_paths
@@ -156,7 +156,7 @@ class Pipeline:
         store = self.store()
         record = store.document(doc_id)
         if record is None:
-            raise QABotError(f"no article with id {doc_id!r} in the index; list them with: qa-bot stats --docs")
+            raise DocumentNotFoundError(doc_id)
         chunks = store.document_chunks(doc_id)
         text = ""
         for chunk in chunks:  # chunks overlap: stitch them back by their offsets

@@ -2,11 +2,12 @@
 passed down. CLI flags override fields with ``settings.model_copy(update=...)``."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .errors import SettingError
 
@@ -84,13 +85,28 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 7860
     auth: SecretStr | None = None  # "user:pass"
-    max_upload_mb: int = 20
+    max_upload_mb: int = 20  # one uploaded file in the UI; one whole request to the API
 
-    @field_validator("prompts_dir", "chroma_url", "llm_url", mode="before")
+    # API (qa-bot serve)
+    api_host: str = "127.0.0.1"  # any address but the loopback needs api_key
+    api_port: int = 8000
+    api_key: SecretStr | None = None  # when set, every /v1 request must send "Authorization: Bearer <key>"
+    # Browser origins allowed to call the API (comma-separated, or a JSON list); none: no CORS headers at all
+    cors_origins: Annotated[list[str], NoDecode] = []
+
+    @field_validator("prompts_dir", "chroma_url", "llm_url", "api_key", mode="before")
     @classmethod
     def _empty_means_unset(cls, value):
-        # `QA_BOT_PROMPTS_DIR=` would otherwise be the current folder, and `QA_BOT_LLM_URL=` an invalid server address
+        # `QA_BOT_PROMPTS_DIR=` would otherwise be the current folder, `QA_BOT_LLM_URL=` an invalid server address,
+        # and `QA_BOT_API_KEY=` a key that an empty bearer token matches
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value):
+        if isinstance(value, str):
+            value = json.loads(value) if value.strip().startswith("[") else value.split(",")
+        return [origin.strip().rstrip("/") for origin in value if origin.strip()]
 
 
 def load_settings() -> Settings:

@@ -97,6 +97,8 @@ REQUIRED_MARKERS = {
     "chroma": {"servers", "slow"},  # tests/test_servers.py: `chroma run`
     "model_server": {"servers", "real_models", "slow"},  # tests/test_servers.py: llama_cpp.server on the GGUF
     "open_page": {"browser", "real_models", "slow"},  # tests/test_ui_browser.py: Chromium against app.py
+    "served_api": {"servers"},  # tests/test_server_api.py: the API on the fakes, served by uvicorn
+    "real_api_server": {"servers", "real_models", "slow"},  # tests/test_server_api.py: `qa-bot serve`, real models
 }
 
 

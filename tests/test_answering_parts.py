@@ -35,7 +35,7 @@ def test_decision_table(sentence, span, expected):
     ("When did Amazon buy PillPack?", "time"),
     ("In what year did Amazon enter China?", "time"),
     ("On what date was the government due to run out of money?", "time"),
-    ("How many people died in the crash?", "quantity"),
+    ("How many people died in the crash?", "count"),
     ("How much did the company pay?", "quantity"),
     ("Where was the summit held?", "place"),
     ("Why did the Dreamers protest?", "reason"),
@@ -54,6 +54,27 @@ def test_roles_are_read_from_the_parse_and_passives_turned_round():
     assert active.wh_role == "agent" and passive.wh_role == "patient"
     assert [m.role for m in active.mentions] == ["patient"]
     assert [m.role for m in passive.mentions] == ["agent"]
+
+
+@pytest.mark.parametrize(("question", "focus"), [
+    ("How many firefighters were hurt in the blaze?", "firefighter"),
+    ("How many of the miners were rescued?", "miner"),
+    ("Which eastern German state voted first?", "state"),
+    ("How many did the club sign?", ""),
+])
+def test_the_focus_is_the_noun_asked_about_or_counted(question, focus):
+    assert analyse_question(question).focus == focus
+
+
+def test_a_span_without_a_number_is_told_from_one_with_it():
+    from qa_bot.answering.spans import span_candidates, span_signals
+    from qa_bot.nlp import parse_one
+
+    qa = analyse_question("When did the tornado strike Parker City?")
+    doc = parse_one("Thursday's storms came weeks before the anniversary of the tornado of April 3, 1974.")
+    spans = {s.text: s for s in span_candidates(doc)}
+    assert span_signals(qa, doc, spans["April 3, 1974"], set(qa.terms))["has_number"] == 1.0
+    assert span_signals(qa, doc, spans["Thursday"], set(qa.terms))["has_number"] == 0.0
 
 
 def test_kind_labels_follow_the_usual_mapping():

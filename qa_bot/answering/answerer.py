@@ -19,7 +19,7 @@ from ..prompts import Prompt, fits_context, prompt_tokens
 from ..records import Answer, Citation, Hit, Turn
 from ..retrieve import Filters, Retriever
 from ..settings import AnswerSettings
-from .compose import DECLINE_TEXT, answer_text, citation, direct_answer_text
+from .compose import DECLINE_TEXT, answer_text, citation, direct_answer_text, read_answer_text
 from .decision import Outcome, Signals, decide
 from .evidence import Candidate, WordVectors, describe_candidates
 from .followup import FollowUp, resolve_followup
@@ -46,11 +46,6 @@ def validate_question(question: str, max_chars: int) -> str:
             f"The question is {len(question):,} characters long; the limit is {max_chars:,}. Ask it in fewer words."
         )
     return question
-
-
-def as_turns(history: Sequence[Turn | Sequence[str]]) -> list[Turn]:
-    """Earlier exchanges as Turns (the UI and older callers pass (question, answer) pairs)."""
-    return [h if isinstance(h, Turn) else Turn(str(h[0]), str(h[1]) if len(h) > 1 else "") for h in history]
 
 
 class Answerer:
@@ -82,7 +77,7 @@ class Answerer:
         started = time.perf_counter()
         question = validate_question(question, self.config.max_question_chars)
         timings: dict[str, float] = {}
-        followup = resolve_followup(question, as_turns(history), self.models.followup,
+        followup = resolve_followup(question, self.turns(history), self.models.followup,
                                     self.models.thresholds.followup)
 
         yield AnswerEvent("status", "Searching the articles…")
@@ -125,6 +120,30 @@ class Answerer:
         for piece in re.findall(r"\S+\s*", answer.text):
             yield AnswerEvent("token", piece)
         yield AnswerEvent("answer", answer=answer)
+
+    def turns(self, history: Sequence[Turn | Sequence[str]]) -> list[Turn]:
+        """Earlier exchanges as the Turns follow-ups need. A Turn is taken as it is (the chat page keeps them). A
+        (question, shown answer) pair — all an OpenAI-style client sends back — becomes the Turn the chat page would
+        have kept: the question as it was answered (rewritten when it was itself a follow-up), the short answer read
+        back from the shown text, and the articles that hold the quoted sentence."""
+        turns: list[Turn] = []
+        for item in history:
+            if isinstance(item, Turn):
+                turns.append(item)
+                continue
+            question, shown = " ".join(str(item[0]).split()), str(item[1]) if len(item) > 1 else ""
+            standalone = resolve_followup(question, turns, self.models.followup,
+                                          self.models.thresholds.followup).standalone
+            short, quote = read_answer_text(shown)
+            turns.append(Turn(standalone, short, self._articles_quoting(quote)))
+        return turns
+
+    def _articles_quoting(self, quote: str) -> tuple[str, ...]:
+        if not quote:
+            return ()
+        store = self.retriever.store
+        chunks = store.get_chunks(store.matching_ids({"$contains": quote}, limit=10))
+        return tuple(dict.fromkeys(chunk.doc_id for chunk in chunks))
 
     # -- steps ---------------------------------------------------------------------------------------------------
     def _retrieve(self, followup: FollowUp, vector: np.ndarray, filters: Filters | None, k: int) -> list[Hit]:

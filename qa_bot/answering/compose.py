@@ -3,6 +3,8 @@ article by publisher and date (or by the article's title in quotation marks) —
 which reads as if the headline's subject said it."""
 from __future__ import annotations
 
+import re
+
 from ..records import Chunk, Citation
 
 DECLINE_TEXT = "The articles I have do not say. Here are the closest passages I found."
@@ -30,6 +32,23 @@ def answer_text(direct: str, quote: str, chunk: Chunk, n: int) -> str:
     if not direct:
         return quoted
     return f"{direct.rstrip('.')} [{n}].\n\n{quoted}"
+
+
+# What answer_text writes: an optional "Direct answer [n]." paragraph, then "From <attribution>: “<quote>” [n]".
+_ANSWER_TEXT_RE = re.compile(r"(?:(?P<direct>.+?) \[\d+\]\.\n\n)?From .+?: “(?P<quote>.+)” \[\d+\]", re.DOTALL)
+
+
+def read_answer_text(text: str) -> tuple[str, str]:
+    """(short answer, quote) read back from a text :func:`answer_text` wrote — what a chat client sends back as the
+    assistant's earlier message. The short answer is the direct answer, else the quote (as :attr:`Answer.short`);
+    a decline is ("", ""), and a text written some other way is its own short answer, quoting nothing."""
+    text = text.strip()
+    if text == DECLINE_TEXT:
+        return "", ""
+    match = _ANSWER_TEXT_RE.fullmatch(text)
+    if match is None:
+        return text, ""
+    return match["direct"] or match["quote"], match["quote"]
 
 
 def citation(n: int, chunk: Chunk, quote: str) -> Citation:

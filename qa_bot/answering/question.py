@@ -18,6 +18,9 @@ KIND_LABELS: dict[str, frozenset[str]] = {
     "person": frozenset({"PERSON", "ORG", "NORP"}),
     "time": frozenset({"DATE", "TIME"}),
     "quantity": frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"}),
+    # "How many N …" asks for a count of N: the same labels, but its own learned weights for each (a percentage or a
+    # sum of money rarely counts anything), and N is its focus ("How many workers …": not "50 stores")
+    "count": frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"}),
     "place": frozenset({"GPE", "LOC", "FAC"}),
     # "Which airline …", "What is the name of …": a proper name of any kind
     "entity": frozenset({"PERSON", "ORG", "NORP", "GPE", "LOC", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW",
@@ -81,7 +84,7 @@ class QuestionAnalysis:
     text: str
     wh: str  # who, what, which, when, where, why, how, how many, how much, or "" (yes/no and commands)
     kind: str  # one of KINDS
-    focus: str = ""  # the noun of a "which/what N" question ("airline", "coffee chain"), lower case
+    focus: str = ""  # the noun of a "which/what/how many N" question ("airline", "coffee chain"), lower case
     verbs: tuple[str, ...] = ()  # lemmas of its content verbs, main verb first
     wh_role: str = "other"  # the role of the asked-for thing relative to the main verb
     mentions: list[Mention] = field(default_factory=list)  # its named entities
@@ -122,6 +125,9 @@ def analyse_question(question: str) -> QuestionAnalysis:
     focus_token = None
     if wh == "how" and wh_token.i + 1 < len(doc) and doc[wh_token.i + 1].lower_ in ("many", "much"):
         wh = f"how {doc[wh_token.i + 1].lower_}"
+        if wh == "how many":  # "How many (of the) workers …"
+            after = doc[wh_token.i + 2] if wh_token.i + 2 < len(doc) and doc[wh_token.i + 2].lower_ == "of" else doc[wh_token.i + 1]
+            focus_token = _noun_after(doc, after)
     start = wh_token  # the focus noun phrase starts after this token
     if wh in ("which", "what", "whose"):
         if wh_token.i + 1 < len(doc) and doc[wh_token.i + 1].lower_ == "of":  # "Which of the companies …"
@@ -184,7 +190,9 @@ def _noun_after(doc, token):
 
 
 def _kind(wh: str, focus_token, doc) -> str:
-    if wh in ("how many", "how much"):
+    if wh == "how many":
+        return "count"
+    if wh == "how much":
         return "quantity"
     if wh == "how":
         following = doc[doc[:].start + 1].lower_ if len(doc) > 1 else ""

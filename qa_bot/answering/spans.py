@@ -117,6 +117,8 @@ def span_signals(qa: QuestionAnalysis, doc, span: AnswerSpan, question_lemmas: s
         "single_word": float(len(tokens) == 1),
         "named": float(span.label in NAME_LABELS),
         "pronoun": float(all(t.pos_ in ("PRON", "DET") for t in tokens)),
+        # "Thursday", "this year": a date or amount with no number in it is relative to the article's own day
+        "has_number": float(any(t.like_num for t in tokens)),
     }
     # The kind of answer asked for against the kind of span and its entity label: learned per pair, not set by hand.
     signals[f"{qa.kind}:{span.type}"] = 1.0
@@ -136,6 +138,7 @@ def add_focus_similarity(spans: list[AnswerSpan], similarities: list[float]) -> 
 
 def span_signal_names() -> list[str]:
     base = ["label_match", "new_share", "all_in_question", "near_anchor", "verb_asked", "role_match", "near_focus",
-            "causal", "words", "single_word", "named", "pronoun", "focus_similarity", "focus_similarity_gap"]
+            "causal", "words", "single_word", "named", "pronoun", "has_number", "focus_similarity",
+            "focus_similarity_gap"]
     return (base + [f"{kind}:{span_type}" for kind in KINDS for span_type in SPAN_TYPES]
             + [f"{kind}:{label}" for kind in KINDS for label in ENTITY_LABELS])

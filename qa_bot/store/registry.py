@@ -24,6 +24,11 @@ class DocumentRecord:
     extra: dict[str, Any] | None = None  # cached summaries and the like
     file_date: str | None = None  # see Document.file_date
 
+    def to_json(self) -> dict:
+        """What `qa-bot stats --json --docs` and the API's document list show of a document."""
+        return {"doc_id": self.doc_id, "title": self.title, "source": self.source, "published": self.published,
+                "url": self.url, "chunks": self.n_chunks}
+
 
 def clean_metadata(values: dict[str, Any]) -> dict[str, Any]:
     """Chroma metadata values must be str/int/float/bool; absent values are left out."""

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 from ..errors import IndexNotFoundError, QABotError
-from ..load import JSONL_SUFFIXES, SUPPORTED_SUFFIXES, slug_id
+from ..load import JSONL_SUFFIXES, SUPPORTED_SUFFIXES, safe_upload_name, slug_id
 from ..records import Turn
 from ..store import DocumentRecord
 from .render import (
@@ -26,7 +26,6 @@ from .render import (
     parse_filters,
     public_text,
     render_sources,
-    safe_upload_name,
     sentence,
     summary_note,
     user_message,

@@ -9,7 +9,6 @@ import html
 import logging
 import re
 from collections.abc import Sequence
-from pathlib import Path
 
 from ..errors import QABotError
 from ..records import Answer, Citation, Hit
@@ -20,7 +19,6 @@ log = logging.getLogger("qa_bot.ui")
 
 CONTEXT_CHARS = 320  # passage text shown on each side of the cited sentence
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_SAFE_NAME_RE = re.compile(r"[^\w.\-]+")
 _ABSOLUTE_PATH_RE = re.compile(r"(?<![\w:/.~])~?/(?:[^\s/'\"`]+/)*([^\s/'\"`;,]+)/?")  # group 1: the last part
 _URL_CREDENTIALS_RE = re.compile(r"(?<=://)[^/@\s]+@")
 _SENTENCE_END_RE = re.compile(r"[.!?][”\"’)]?\s|\n")
@@ -174,9 +172,3 @@ def parse_filters(sources: list[str] | None, date_from: str, date_to: str) -> Fi
             raise QABotError(f"the 'published {label}' date {value!r} is not a date; write it as YYYY-MM-DD")
         dates.append(value or None)
     return Filters(tuple(sources or ()), dates[0], dates[1])
-
-
-def safe_upload_name(path: str) -> str:
-    """The bare file name of an upload, reduced to safe characters: it becomes the document id, never a path."""
-    name = _SAFE_NAME_RE.sub("_", Path(path).name).strip("._")
-    return name or "upload"
