@@ -63,10 +63,11 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200c\u200d\u20
 
 def normalise_text(text: str) -> str:
     """Unicode NFC, no control/zero-width characters, unified newlines, collapsed runs of blank lines and spaces."""
-    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL_RE.sub("", text.replace("\t", " ").replace("\xa0", " "))
     lines = [re.sub(r" {2,}", " ", line).strip() for line in text.split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    # composed last: removing a zero-width character can bring a letter and its combining mark together ("A\u200b\u0300")
+    return unicodedata.normalize("NFC", re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip())
 
 
 def _is_title_like(line: str) -> bool:

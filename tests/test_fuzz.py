@@ -76,6 +76,7 @@ def load_text(text: str, suffix: str = ".txt") -> list[Document | LoadIssue]:
 @example(text="Crowds cheered. " + "😀🌋🏃‍♀️👍🏽🇬🇧" * 100)  # emoji, ZWJ sequences, skin tones, flags
 @example(text="-=*_#|/\\~^.,;:!?" * 120)  # a line of symbols, sentence stops among them
 @example(text="Cafe\u0301 news. " + "e\u0301\u0308\u20dda" * 100)  # combining marks
+@example(text="A\u200b\u0300")  # found by this test: a zero-width space between a letter and its accent
 @example(text="Mr. Smith went\u200b to U.S. talks.\r\n\x0bJ. R. Smith\ufeff left!\t" * 40)  # control, zero-width
 @example(text="The council met on Monday. " * 40 + "的一是不了" * 80 + " " + "z" * 900 + " 😀" * 50)  # all at once
 def test_any_text_loads_into_chunks_that_map_back_and_fit_the_window(window, text):
