@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     temperature: float = 0.0
     seed: int = 0
 
+    # Summaries: the fitted sentence ranker (JSON, training/fit_summary_ranker.py); None: the one shipped in the package
+    summary_model: Path | None = None
+    # Digest topics: two clusters of articles merge while the mean cosine similarity of their document vectors is at
+    # least this (chosen on news.jsonl by benchmarks/digest_threshold.py, which reports the sweep)
+    digest_similarity: float = 0.6
+
     # Answering: its own sub-model, read from the same QA_BOT_* variables (QA_BOT_TOP_K, QA_BOT_WORDING, …)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     prompts_dir: Path | None = None  # defaults to the prompts shipped with the package
@@ -94,7 +100,7 @@ class Settings(BaseSettings):
     # Browser origins allowed to call the API (comma-separated, or a JSON list); none: no CORS headers at all
     cors_origins: Annotated[list[str], NoDecode] = []
 
-    @field_validator("prompts_dir", "chroma_url", "llm_url", "api_key", mode="before")
+    @field_validator("prompts_dir", "chroma_url", "llm_url", "api_key", "summary_model", mode="before")
     @classmethod
     def _empty_means_unset(cls, value):
         # `QA_BOT_PROMPTS_DIR=` would otherwise be the current folder, `QA_BOT_LLM_URL=` an invalid server address,

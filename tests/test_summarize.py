@@ -19,6 +19,8 @@ from qa_bot.summarize import (
     one_line,
 )
 
+from qa_bot.summary_ranker import bundled_ranker
+
 from .conftest import FakeEmbedder, ScriptedGenerator
 from .test_pipeline import write_corpus
 
@@ -29,7 +31,7 @@ ARTICLE = ("The Mount Ember volcano erupted on Tuesday, sending ash 5 kilometres
 
 def summarizer(generator: ScriptedGenerator) -> Summarizer:
     return Summarizer(lambda: generator, FakeEmbedder().embed_documents, load_prompt("summarize"),
-                      load_prompt("summarize_long"))
+                      load_prompt("summarize_long"), bundled_ranker())
 
 
 @pytest.mark.parametrize("line", [
