@@ -1,11 +1,14 @@
-"""Choose the digest's clustering threshold (Settings.digest_similarity) on data: sweep it over the articles of
-news.jsonl that are not in news-small.jsonl (news-small is where `qa-bot digest` is then checked), and report, per
-threshold, the number of topics, the share of one-article topics, the largest topic and the mean silhouette (cosine
-distance; a one-article topic counts 0). The threshold with the best silhouette is the one the settings ship.
+"""Choose the digest's clustering threshold (Settings.digest_similarity) on data: sweep it over the articles of an
+index and report, per threshold, the number of topics, the share of one-article topics, the largest topic and the
+mean silhouette (cosine distance; a one-article topic counts 0). The threshold with the best silhouette is the one
+the settings ship.
 
-    python benchmarks/digest_threshold.py --index-dir /tmp/digest-index [--out docs/eval/digest-threshold.md]
+    python benchmarks/digest_threshold.py --index-dir /tmp/news-small-index [--out docs/eval/digest-threshold.md]
+    python benchmarks/digest_threshold.py --index-dir /tmp/idx --corpus ../shared/corpus/news.jsonl \
+        --exclude ../shared/corpus/news-small.jsonl
 
-The corpus is indexed once into its own eval collection under --index-dir (as `qa-bot eval --corpus` does).
+With --corpus the corpus is indexed once into its own eval collection under --index-dir (as `qa-bot eval --corpus`
+does); --exclude leaves out the articles of another corpus file (e.g. the set the digest is then checked on).
 """
 from __future__ import annotations
 
@@ -45,13 +48,16 @@ def silhouette(vectors: np.ndarray, groups: list[list[int]]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus" / "news.jsonl")
-    parser.add_argument("--exclude", type=Path, default=REPO.parent / "shared" / "corpus" / "news-small.jsonl")
     parser.add_argument("--index-dir", type=Path, required=True)
+    parser.add_argument("--collection", default=Settings().collection)
+    parser.add_argument("--corpus", type=Path, help="Index this corpus into its own collection and sweep over it.")
+    parser.add_argument("--exclude", type=Path, help="Leave out the articles of this .jsonl.")
     parser.add_argument("--out", type=Path, help="Write the sweep as a markdown table here.")
     args = parser.parse_args()
-    excluded = {json.loads(line)["doc_id"] for line in args.exclude.read_text(encoding="utf-8").splitlines() if line}
-    pipeline, _, _ = open_pipeline(Settings(index_dir=args.index_dir), args.corpus, progress=True)
+    excluded = {json.loads(line)["doc_id"] for line in args.exclude.read_text(encoding="utf-8").splitlines()
+                if line} if args.exclude else set()
+    pipeline, _, _ = open_pipeline(Settings(index_dir=args.index_dir, collection=args.collection), args.corpus,
+                                   progress=True)
     ids = [r.doc_id for r in pipeline.documents() if r.doc_id not in excluded]
     found = pipeline.store().document_vectors(ids)
     vectors = np.stack([found[i] for i in ids if i in found])
@@ -63,7 +69,8 @@ def main() -> None:
                      "singleton_share": round(sum(s == 1 for s in sizes) / len(sizes), 3),
                      "largest": max(sizes), "silhouette": round(silhouette(vectors, groups), 4)})
     best = max(rows, key=lambda r: r["silhouette"])
-    lines = [f"# Digest threshold sweep: {len(vectors)} articles of {args.corpus.name} not in {args.exclude.name}", "",
+    what = f"{args.corpus.name if args.corpus else args.index_dir}" + (f" not in {args.exclude.name}" if args.exclude else "")
+    lines = [f"# Digest threshold sweep: {len(vectors)} articles of {what}", "",
              "| threshold | topics | one-article topics | largest topic | silhouette |", "|---|---|---|---|---|"]
     lines += [f"| {r['threshold']:.2f}{' **(best)**' if r is best else ''} | {r['topics']} | "
               f"{r['singleton_share']:.1%} | {r['largest']} | {r['silhouette']:.4f} |" for r in rows]

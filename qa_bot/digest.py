@@ -4,7 +4,7 @@ headline and the one-line summaries of its articles, newest first.
 Topics are clusters of document vectors: the mean of each article's stored chunk embeddings, so no text is embedded
 again and no new model is needed. Clustering is average-linkage agglomerative by cosine similarity in numpy (two
 topics merge while the mean similarity between their articles is at least ``Settings.digest_similarity``; the value
-is chosen on the corpus by ``benchmarks/digest_threshold.py``). Every article lands in exactly one topic; an article
+is chosen on data by ``benchmarks/digest_threshold.py``). Every article lands in exactly one topic; an article
 like no other is a topic of its own. Summaries come from the pipeline's summary cache, so a second run only reads.
 """
 from __future__ import annotations

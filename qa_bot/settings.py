@@ -80,8 +80,9 @@ class Settings(BaseSettings):
     # Summaries: the fitted sentence ranker (JSON, training/fit_summary_ranker.py); None: the one shipped in the package
     summary_model: Path | None = None
     # Digest topics: two clusters of articles merge while the mean cosine similarity of their document vectors is at
-    # least this (chosen on news.jsonl by benchmarks/digest_threshold.py, which reports the sweep)
-    digest_similarity: float = 0.6
+    # least this: the best mean silhouette over 0.30-0.80 on news-small (benchmarks/digest_threshold.py,
+    # docs/eval/digest-news-small/threshold.md)
+    digest_similarity: float = 0.45
 
     # Answering: its own sub-model, read from the same QA_BOT_* variables (QA_BOT_TOP_K, QA_BOT_WORDING, …)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)

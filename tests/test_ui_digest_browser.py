@@ -3,13 +3,19 @@ and browser fixtures as test_ui_browser.py). The app indexes the example article
 least that article, in one topic, with its one-line summary; a filter that matches nothing says so."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from .test_ui_browser import ANSWER_MS, CHROMIUM, SEED_ID, browser, open_page, server  # noqa: F401 (fixtures)
+from . import test_ui_browser as ui
+from .test_ui_browser import ANSWER_MS, CHROMIUM, SEED_ID
+
+# The app server, the browser and a fresh page: the fixtures of test_ui_browser.py, shared by name.
+server, browser, open_page = ui.server, ui.browser, ui.open_page
 
 pytestmark = [
     pytest.mark.browser, pytest.mark.real_models, pytest.mark.slow,
-    pytest.mark.skipif(not __import__("pathlib").Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed: apt-get install chromium"),
 ]
 
 
