@@ -108,7 +108,7 @@ class Pipeline:
         s = self.settings
         return Summarizer(lambda: self.generator, self.embedder.embed_documents,
                           load_prompt("summarize", s.prompts_dir), load_prompt("summarize_long", s.prompts_dir),
-                          bundled_ranker(str(s.summary_model) if s.summary_model else None))
+                          bundled_ranker(str(s.summary_model) if s.summary_model else None), s.summary_wording)
 
     # -- operations ----------------------------------------------------------------------------------------------
     def ingest(self, paths: Iterable[Path | str], progress: Progress | None = None,
@@ -169,7 +169,8 @@ class Pipeline:
         if length == "paragraph":
             return f"{record.content_hash[:16]}|{self._configured_model}|{summarizer.long_prompt.sha}"
         # the one-liner is the ranker's pick too: a refitted ranker makes its cached lines stale
-        return f"{record.content_hash[:16]}|{self._configured_model}|{summarizer.prompt.sha}|{summarizer.ranker.label}"
+        return (f"{record.content_hash[:16]}|{self._configured_model}|{summarizer.prompt.sha}|{summarizer.ranker.label}"
+                f"|{summarizer.wording}")
 
     def cached_summary(self, record: DocumentRecord, length: str = "short") -> str | None:
         """The stored summary of this length if it was made from this content by this model, else None."""

@@ -79,6 +79,9 @@ class Settings(BaseSettings):
 
     # Summaries: the fitted sentence ranker (JSON, training/fit_summary_ranker.py); None: the one shipped in the package
     summary_model: Path | None = None
+    # One-liners: "model" lets the language model reword the ranker's sentences (kept only if every name and number
+    # is in the article and it passes the checks); "extract" shows the ranker's sentence, trimmed, without the model
+    summary_wording: Literal["extract", "model"] = "model"
     # Digest topics: two clusters of articles merge while the mean cosine similarity of their document vectors is at
     # least this: the best mean silhouette over 0.30-0.80 on news-small (benchmarks/digest_threshold.py,
     # docs/eval/digest-news-small/threshold.md)

@@ -192,12 +192,13 @@ def is_one_line(summary: str) -> bool:
 
 class Summarizer:
     def __init__(self, generator_factory: Callable[[], Generator], embed: Callable[[Sequence[str]], np.ndarray],
-                 prompt: Prompt, long_prompt: Prompt, ranker: SummaryRanker):
+                 prompt: Prompt, long_prompt: Prompt, ranker: SummaryRanker, wording: str = "model"):
         self._generator_factory = generator_factory
         self.embed = embed
         self.prompt = prompt
         self.long_prompt = long_prompt
         self.ranker = ranker
+        self.wording = wording  # "extract": the ranker's sentence, trimmed; "model": the model may reword it
 
     def summarize(self, text: str, title: str = "", length: str = "short") -> Summary:
         sentences = source_sentences(text)
@@ -208,6 +209,8 @@ class Summarizer:
         # The ranker's best sentence first: it is the fallback, and the one the model is asked to compress.
         picked = [_bounded(sentences[i]) for i in self.ranker.rank(sentences, title, self.embed)[:ONE_LINE_SOURCES]]
         fallback = Summary(one_line(picked[0], EXTRACTIVE_WORDS), "extractive", picked)
+        if self.wording == "extract":
+            return fallback
         generator = self._generator_factory()
         messages = fit_prompt(self.prompt, picked, generator=generator, reply_tokens=60,
                               render=lambda shown: {"title": f"{title}\n" if title else "",

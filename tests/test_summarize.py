@@ -7,6 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from qa_bot import cli
+from qa_bot.errors import ModelNotFoundError
 from qa_bot.prompts import load_prompt
 from qa_bot.summarize import (
     MAX_CHARS,
@@ -17,9 +18,9 @@ from qa_bot.summarize import (
     is_one_line,
     lead_sentence,
     one_line,
+    source_sentences,
 )
-
-from qa_bot.summary_ranker import bundled_ranker
+from qa_bot.summary_ranker import SummaryRanker, bundled_ranker
 
 from .conftest import FakeEmbedder, ScriptedGenerator
 from .test_pipeline import write_corpus
@@ -306,3 +307,31 @@ def test_extractive_fallback_prefers_a_sentence_that_stands_alone():
                "Which is why the schools in the valley will stay shut until Friday at the earliest.")
     summary = summarizer(ScriptedGenerator(["PWNED"])).summarize(article)
     assert summary.path == "extractive" and summary.text.startswith("The Mount Ember volcano erupted")
+
+
+def test_the_ranker_orders_the_pool_and_prefers_a_sentence_that_states_the_news():
+    ranker = bundled_ranker()
+    article = ("\"We ran for our lives,\" said one resident. It was a day nobody will forget. "
+               "The Mount Ember volcano erupted on Tuesday and forced 1,200 residents of Lowdale to leave their homes. "
+               "Schools will stay shut.")
+    sentences = source_sentences(article)
+    order = ranker.rank(sentences, "Volcano erupts near Lowdale", FakeEmbedder().embed_documents)
+    assert sorted(order) == list(range(len(sentences)))
+    assert sentences[order[0]].startswith("The Mount Ember volcano erupted")
+    assert ranker.info["fitted_on"].endswith("never xsum 0-99") and ranker.label.startswith("summary_model.json@")
+
+
+def test_a_missing_or_broken_ranker_file_says_how_to_refit(tmp_path):
+    broken = tmp_path / "ranker.json"
+    broken.write_text("[1, 2]")
+    for path in (broken, tmp_path / "missing.json"):
+        with pytest.raises(ModelNotFoundError, match="fit_summary_ranker.py"):
+            SummaryRanker.load(path)
+
+
+def test_extract_wording_never_calls_the_model():
+    llm = ScriptedGenerator(["The Mount Ember volcano erupted near Lowdale on Tuesday."])
+    s = summarizer(llm)
+    s.wording = "extract"
+    summary = s.summarize(ARTICLE)
+    assert summary.path == "extractive" and llm.prompts == [] and is_one_line(summary.text)
