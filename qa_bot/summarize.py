@@ -158,7 +158,8 @@ def one_line(sentence: str, max_words: int = MAX_WORDS) -> str:
     cut = cut.strip().rstrip(" ,;:—-–")
     if cut != sentence:  # a cut that ends on "…, which." or "… and." leaves the clause hanging: drop that word
         cut = _HANGING_END_RE.sub("", cut).rstrip(" ,;:—-–")
-    return cut if cut.endswith((".", "!", "?", "。", "！", "？")) else cut + "."
+    # A sentence that ends inside a quotation ("…the "Gulf of America."") is already closed.
+    return cut if cut.rstrip("\"'”’)").endswith((".", "!", "?", "。", "！", "？")) else cut + "."
 
 
 def states_the_news(line: str) -> bool:

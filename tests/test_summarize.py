@@ -335,3 +335,8 @@ def test_extract_wording_never_calls_the_model():
     s.wording = "extract"
     summary = s.summarize(ARTICLE)
     assert summary.path == "extractive" and llm.prompts == [] and is_one_line(summary.text)
+
+
+def test_a_sentence_that_ends_inside_a_quotation_gets_no_second_full_stop():
+    assert one_line('Google renamed the body of water the "Gulf of America."') == \
+        'Google renamed the body of water the "Gulf of America."'
