@@ -1,5 +1,6 @@
-"""One-line (or paragraph) summaries: pick the article's central sentences, let the model compress them under a
-strict prompt, verify the result against the article, and fall back to the best sentence trimmed to one line.
+"""One-line (or paragraph) summaries: rank the article's sentences with the fitted ranker (summary_ranker.py), let
+the model compress the best ones under a strict prompt, verify the result against the article, and fall back to the
+best sentence trimmed to one line.
 
 Every path is bounded: only the first ``pool`` sentences compete for a one-liner, each sentence shown to the model is
 cut to ``MAX_SOURCE_WORDS`` words, and the prompt is checked against the model's context window, so a long (or
@@ -193,7 +194,7 @@ def is_one_line(summary: str) -> bool:
 
 class Summarizer:
     def __init__(self, generator_factory: Callable[[], Generator], embed: Callable[[Sequence[str]], np.ndarray],
-                 prompt: Prompt, long_prompt: Prompt, ranker: SummaryRanker, wording: str = "model"):
+                 prompt: Prompt, long_prompt: Prompt, ranker: SummaryRanker, wording: str):
         self._generator_factory = generator_factory
         self.embed = embed
         self.prompt = prompt
@@ -207,7 +208,7 @@ class Summarizer:
             return Summary("", "extractive", [])
         if length == "paragraph":
             return self._paragraph(sentences, title)
-        # The ranker's best sentence first: it is the fallback, and the one the model is asked to compress.
+        # The ranker's best sentences, best first: the first is the fallback and leads what the model is shown.
         picked = [_bounded(sentences[i]) for i in self.ranker.rank(sentences, title, self.embed)[:ONE_LINE_SOURCES]]
         fallback = Summary(one_line(picked[0], EXTRACTIVE_WORDS), "extractive", picked)
         if self.wording == "extract":

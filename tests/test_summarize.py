@@ -32,7 +32,7 @@ ARTICLE = ("The Mount Ember volcano erupted on Tuesday, sending ash 5 kilometres
 
 def summarizer(generator: ScriptedGenerator) -> Summarizer:
     return Summarizer(lambda: generator, FakeEmbedder().embed_documents, load_prompt("summarize"),
-                      load_prompt("summarize_long"), bundled_ranker())
+                      load_prompt("summarize_long"), bundled_ranker(), "model")
 
 
 @pytest.mark.parametrize("line", [

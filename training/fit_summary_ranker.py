@@ -17,7 +17,8 @@ sentence each puts first:
   logistic the article's best sentence (target within 90% of the article's best) against the rest;
   boosting gradient-boosted trees on the same centred target (for comparison only: qa-bot ships coefficients).
 The shipped model is the linear candidate with the best mean of its cross-validated ROUGE-L ratios to lead-1 on XSum
-and on CNN/DM (both styles of news matter: BBC-like and US wire-like), refitted on all training articles. Confidence intervals: 95% bootstrap over articles (2,000 resamples) of the out-of-fold picks.
+and on CNN/DM (both styles of news matter: BBC-like and US wire-like), refitted on all training articles.
+Confidence intervals: 95% bootstrap over articles (2,000 resamples) of the out-of-fold picks.
 
 Usage: python training/fit_summary_ranker.py [--shared ../shared] [--refresh]
 """

@@ -77,7 +77,8 @@ class AnswerModels:
                        LinearModel.from_dict(data["followup"]), Thresholds(**data["thresholds"]), data.get("info", {}),
                        label)
         except (KeyError, TypeError, ValueError) as err:
-            raise _unreadable(path or f"qa_bot/answering/{MODEL_FILE}", err, "python training/fit_answer_model.py") from err
+            where = path or f"qa_bot/answering/{MODEL_FILE}"
+            raise _unreadable(where, err, "python training/fit_answer_model.py") from err
 
     def to_dict(self) -> dict:
         return {"span": self.span.to_dict(), "sentence": self.sentence.to_dict(), "followup": self.followup.to_dict(),
