@@ -30,6 +30,7 @@ from .text import FIRST_PERSON_RE, QUOTED_RE, content_stems, numbers
 MODEL_FILE = "summary_model.json"
 POOL = 25  # sentences that compete: the first POOL of the article
 TITLE_WORDS = 8  # recurring words that stand in for a missing headline
+MIN_WORDS = 5  # a shorter "sentence" is a label, a caption or the headline repeated, not the news
 _REPORTING_RE = re.compile(r"\b(?:said|says|say|told|tells|added|adds|according to|stated|explained|wrote)\b",
                            re.IGNORECASE)
 _PRONOUN_START_RE = re.compile(
@@ -121,12 +122,20 @@ class SummaryRanker:
         return self.model.probabilities(rows)
 
     def rank(self, sentences: Sequence[str], title: str, embed: Callable[[Sequence[str]], np.ndarray]) -> list[int]:
-        """Indices of the first ``POOL`` sentences, best first."""
+        """Indices of the first ``POOL`` sentences, best first; sentences that cannot be the summary (under
+        ``MIN_WORDS`` words, or saying nothing the headline does not: the text often repeats its title as its first
+        line) come after all others."""
         pool = list(sentences[:POOL])
         if len(pool) <= 1:
             return list(range(len(pool)))
         scores = self.scores(sentence_features(pool, title, embed))
-        return sorted(range(len(pool)), key=lambda i: (-scores[i], i))
+        order = sorted(range(len(pool)), key=lambda i: (-scores[i], i))
+        title_stems = content_stems(title)
+
+        def can_be_the_summary(i: int) -> bool:
+            return len(pool[i].split()) >= MIN_WORDS and not (title_stems and content_stems(pool[i]) <= title_stems)
+
+        return sorted(order, key=lambda i: not can_be_the_summary(i))  # stable: the ranker's order within each
 
 
 @lru_cache(maxsize=2)

@@ -340,3 +340,9 @@ def test_extract_wording_never_calls_the_model():
 def test_a_sentence_that_ends_inside_a_quotation_gets_no_second_full_stop():
     assert one_line('Google renamed the body of water the "Gulf of America."') == \
         'Google renamed the body of water the "Gulf of America."'
+
+
+def test_the_headline_repeated_as_the_first_line_is_not_the_summary():
+    article = "Volcano erupts near village\n\n" + ARTICLE
+    summary = summarizer(ScriptedGenerator([""])).summarize(article, title="Volcano erupts near village")
+    assert summary.text.startswith("The Mount Ember volcano erupted")
