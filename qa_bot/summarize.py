@@ -17,7 +17,7 @@ import numpy as np
 
 from .generate import Generator
 from .prompts import Prompt, fit_prompt
-from .summary_ranker import SummaryRanker
+from .summary_ranker import SummaryRanker, repeats_headline
 from .text import (FIRST_PERSON_RE, QUOTED_RE, content_stems, fold, looks_like_injection, names, numbers,
                    split_sentences)
 
@@ -222,8 +222,9 @@ class Summarizer:
         line = clean_line(generator.generate(messages, max_tokens=60, stop=["\n"]))
         # Most content words may come from anywhere in the article: a faithful line may well use words of sentences
         # it was not shown.
+        # A line that only restates the headline (which the model is shown) is not the news.
         if (len(line.split()) >= 6 and _states_only_what_was_shown(line, title, picked, text)
-                and _grounded(line, sentences, ONE_LINE_GROUNDING)):
+                and _grounded(line, sentences, ONE_LINE_GROUNDING) and not repeats_headline(line, title)):
             line = one_line(line)
             if is_one_line(line):
                 return Summary(line, "generated", picked)

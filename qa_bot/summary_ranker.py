@@ -104,6 +104,12 @@ def sentence_features(sentences: Sequence[str], title: str,
     return rows
 
 
+def repeats_headline(sentence: str, title: str) -> bool:
+    """The sentence says nothing the headline does not (every content word of it is in the title)."""
+    title_stems = content_stems(title)
+    return bool(title_stems) and content_stems(sentence) <= title_stems
+
+
 @dataclass(frozen=True)
 class SummaryRanker:
     model: LinearModel
@@ -130,10 +136,9 @@ class SummaryRanker:
             return list(range(len(pool)))
         scores = self.scores(sentence_features(pool, title, embed))
         order = sorted(range(len(pool)), key=lambda i: (-scores[i], i))
-        title_stems = content_stems(title)
 
         def can_be_the_summary(i: int) -> bool:
-            return len(pool[i].split()) >= MIN_WORDS and not (title_stems and content_stems(pool[i]) <= title_stems)
+            return len(pool[i].split()) >= MIN_WORDS and not repeats_headline(pool[i], title)
 
         return sorted(order, key=lambda i: not can_be_the_summary(i))  # stable: the ranker's order within each
 
