@@ -5,7 +5,7 @@
 
 For each record, ROUGE (F, with stemming, as ``qa-bot eval-summaries``) of
 - lead-1: the article's first sentence (the baseline the summary bar is set against);
-- selection only: the sentence the summariser would fall back to without the model (its central-sentence pick);
+- selection only: the sentence the summariser would fall back to without the model (the fitted ranker's pick);
 - oracle: the one article sentence that scores best against the reference, trimmed to one line as the summariser
   trims. No selector can beat it without writing new words, so it is the ceiling of extractive one-liners.
 No model is loaded: the summariser is given a generator that writes nothing, so every summary is its fallback.

@@ -185,6 +185,39 @@ def summarize(
 
 @app.command()
 @guarded
+def digest(
+    ctx: typer.Context,
+    date_from: Annotated[Optional[str], typer.Option(help="First publication date, YYYY-MM-DD.")] = None,
+    date_to: Annotated[Optional[str], typer.Option(help="Last publication date, YYYY-MM-DD.")] = None,
+    source: Annotated[Optional[str], typer.Option(help="Only this publisher (e.g. \"CNN\").")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """The indexed articles of a period grouped into topics, with one-line summaries, newest first."""
+    from tqdm import tqdm
+
+    from .digest import build_digest
+
+    with tqdm(desc="Summarising", unit="doc", disable=json_out or not sys.stderr.isatty()) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        result = build_digest(pipeline(ctx), date_from, date_to, source, progress)
+    if json_out:
+        typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        return
+    if not result.topics:
+        typer.echo("No indexed articles match.")
+        return
+    typer.echo(f"{result.n_articles} articles in {len(result.topics)} topics")
+    for topic in result.topics:
+        typer.echo(f"\n## {topic.headline} ({len(topic.articles)})")
+        for a in topic.articles:
+            typer.echo(f"- {a.published or 'undated'} {a.doc_id}: {a.summary}")
+
+
+@app.command()
+@guarded
 def stats(
     ctx: typer.Context,
     json_out: Annotated[bool, typer.Option("--json")] = False,

@@ -21,6 +21,7 @@ from .retrieve import Filters, Retriever, lexical_strategy
 from .settings import Settings
 from .store import ChromaStore, DocumentRecord, index_bytes, make_client
 from .summarize import Summarizer, Summary
+from .summary_ranker import bundled_ranker
 
 
 class Pipeline:
@@ -106,7 +107,8 @@ class Pipeline:
     def summarizer(self) -> Summarizer:
         s = self.settings
         return Summarizer(lambda: self.generator, self.embedder.embed_documents,
-                          load_prompt("summarize", s.prompts_dir), load_prompt("summarize_long", s.prompts_dir))
+                          load_prompt("summarize", s.prompts_dir), load_prompt("summarize_long", s.prompts_dir),
+                          bundled_ranker(str(s.summary_model) if s.summary_model else None), s.summary_wording)
 
     # -- operations ----------------------------------------------------------------------------------------------
     def ingest(self, paths: Iterable[Path | str], progress: Progress | None = None,
@@ -165,8 +167,12 @@ class Pipeline:
         return record, text
 
     def _summary_stamp(self, record: DocumentRecord, length: str) -> str:
-        prompt = self.summarizer.long_prompt if length == "paragraph" else self.summarizer.prompt
-        return f"{record.content_hash[:16]}|{self._configured_model}|{prompt.sha}"
+        summarizer = self.summarizer
+        if length == "paragraph":
+            return f"{record.content_hash[:16]}|{self._configured_model}|{summarizer.long_prompt.sha}"
+        # the one-liner is the ranker's pick too: a refitted ranker makes its cached lines stale
+        return (f"{record.content_hash[:16]}|{self._configured_model}|{summarizer.prompt.sha}|{summarizer.ranker.label}"
+                f"|{summarizer.wording}")
 
     def cached_summary(self, record: DocumentRecord, length: str = "short") -> str | None:
         """The stored summary of this length if it was made from this content by this model, else None."""

@@ -77,6 +77,16 @@ class Settings(BaseSettings):
     temperature: float = 0.0
     seed: int = 0
 
+    # Summaries: the fitted sentence ranker (JSON, training/fit_summary_ranker.py); None: the one shipped in the package
+    summary_model: Path | None = None
+    # One-liners: "model" lets the language model reword the ranker's sentences (kept only if every name and number
+    # is in the article and it passes the checks); "extract" shows the ranker's sentence, trimmed, without the model
+    summary_wording: Literal["extract", "model"] = "model"
+    # Digest topics: two clusters of articles merge while the mean cosine similarity of their document vectors is at
+    # least this: the best mean silhouette over 0.30-0.80 on news-small (benchmarks/digest_threshold.py,
+    # docs/eval/digest-news-small/threshold.md)
+    digest_similarity: float = 0.45
+
     # Answering: its own sub-model, read from the same QA_BOT_* variables (QA_BOT_TOP_K, QA_BOT_WORDING, …)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     prompts_dir: Path | None = None  # defaults to the prompts shipped with the package
@@ -94,7 +104,7 @@ class Settings(BaseSettings):
     # Browser origins allowed to call the API (comma-separated, or a JSON list); none: no CORS headers at all
     cors_origins: Annotated[list[str], NoDecode] = []
 
-    @field_validator("prompts_dir", "chroma_url", "llm_url", "api_key", mode="before")
+    @field_validator("prompts_dir", "chroma_url", "llm_url", "api_key", "summary_model", mode="before")
     @classmethod
     def _empty_means_unset(cls, value):
         # `QA_BOT_PROMPTS_DIR=` would otherwise be the current folder, `QA_BOT_LLM_URL=` an invalid server address,

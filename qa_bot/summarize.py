@@ -1,5 +1,6 @@
-"""One-line (or paragraph) summaries: pick the article's central sentences, let the model compress them under a
-strict prompt, verify the result against the article, and fall back to the best sentence trimmed to one line.
+"""One-line (or paragraph) summaries: rank the article's sentences with the fitted ranker (summary_ranker.py), let
+the model compress the best ones under a strict prompt, verify the result against the article, and fall back to the
+best sentence trimmed to one line.
 
 Every path is bounded: only the first ``pool`` sentences compete for a one-liner, each sentence shown to the model is
 cut to ``MAX_SOURCE_WORDS`` words, and the prompt is checked against the model's context window, so a long (or
@@ -16,7 +17,9 @@ import numpy as np
 
 from .generate import Generator
 from .prompts import Prompt, fit_prompt
-from .text import content_stems, fold, looks_like_injection, names, numbers, split_sentences
+from .summary_ranker import SummaryRanker, repeats_headline
+from .text import (FIRST_PERSON_RE, QUOTED_RE, content_stems, fold, looks_like_injection, names, numbers,
+                   split_sentences)
 
 MAX_WORDS = 30  # a one-line summary: one sentence of at most this many words
 MAX_CHARS = 240  # the same bound for scripts written without spaces
@@ -37,15 +40,8 @@ _LEADING_CONNECTIVE_RE = re.compile(r"^(however|but|and|so|meanwhile|also|yet|st
 _LABEL_RE = re.compile(r"^([^:\"“]{1,40}):\s+")
 # Sentences glued by a missing space after the full stop ("...the UK.The line was closed"), common in scraped text.
 _GLUED_RE = re.compile(r"(?:(?<=[A-Za-z]{2}[.!?])|(?<=[0-9)][.!?]))(?=[A-Z][a-z])")
-# An extractive line must stand alone: not open on a pronoun or connective that points at an earlier sentence, and
-# not be (or hold) a quotation, which is someone's words rather than what happened.
-_DANGLING_START_RE = re.compile(
-    r"^(it|he|she|they|this|that|these|those|which|who|his|her|their|its|but|and|so|or|then|there|here|yet)\b",
-    re.IGNORECASE)
 # A model line that is not a statement of the news: someone speaking in the first person (outside a quotation), a
 # question, a remark about the summary itself ("This is a great summary…"), or an opinion opening on "This is".
-_FIRST_PERSON_RE = re.compile(r"\b(?:I|I['’](?:m|ve|d|ll)|[Mm]e|[Mm]y|[Ww]e|[Ww]e['’](?:re|ve|d|ll)|[Oo]ur|us)\b")
-_QUOTED_RE = re.compile(r"\"[^\"]*\"|“[^”]*”")
 _META_RE = re.compile(r"\b(?:summary|summari[sz]e[ds]?|this (?:article|text|story))\b|^(?:this|it|that) is\b",
                       re.IGNORECASE)
 # What is left of "The article is about…" / "The text reports that…" once the preamble is gone.
@@ -167,13 +163,14 @@ def one_line(sentence: str, max_words: int = MAX_WORDS) -> str:
     cut = cut.strip().rstrip(" ,;:—-–")
     if cut != sentence:  # a cut that ends on "…, which." or "… and." leaves the clause hanging: drop that word
         cut = _HANGING_END_RE.sub("", cut).rstrip(" ,;:—-–")
-    return cut if cut.endswith((".", "!", "?", "。", "！", "？")) else cut + "."
+    # A sentence that ends inside a quotation ("…the "Gulf of America."") is already closed.
+    return cut if cut.rstrip("\"'”’)").endswith((".", "!", "?", "。", "！", "？")) else cut + "."
 
 
 def states_the_news(line: str) -> bool:
     """A model line that reads as a statement of what happened: not first-person talk outside a quotation, not a
     question, not a remark about the summary itself."""
-    return not (line.rstrip().endswith("?") or _FIRST_PERSON_RE.search(_QUOTED_RE.sub("", line))
+    return not (line.rstrip().endswith("?") or FIRST_PERSON_RE.search(QUOTED_RE.sub("", line))
                 or _META_RE.search(line))
 
 
@@ -201,11 +198,13 @@ def is_one_line(summary: str) -> bool:
 
 class Summarizer:
     def __init__(self, generator_factory: Callable[[], Generator], embed: Callable[[Sequence[str]], np.ndarray],
-                 prompt: Prompt, long_prompt: Prompt):
+                 prompt: Prompt, long_prompt: Prompt, ranker: SummaryRanker, wording: str):
         self._generator_factory = generator_factory
         self.embed = embed
         self.prompt = prompt
         self.long_prompt = long_prompt
+        self.ranker = ranker
+        self.wording = wording  # "extract": the ranker's sentence, trimmed; "model": the model may reword it
 
     def summarize(self, text: str, title: str = "", length: str = "short") -> Summary:
         sentences = source_sentences(text)
@@ -213,8 +212,11 @@ class Summarizer:
             return Summary("", "extractive", [])
         if length == "paragraph":
             return self._paragraph(sentences, title)
-        picked = [_bounded(sentences[i]) for i in central_sentences(sentences, title, self.embed, n=ONE_LINE_SOURCES)]
-        extract = one_line(_best_extractive(picked), EXTRACTIVE_WORDS)
+        # The ranker's best sentences, best first: the first is the extract and leads what the model is shown.
+        picked = [_bounded(sentences[i]) for i in self.ranker.rank(sentences, title, self.embed)[:ONE_LINE_SOURCES]]
+        extract = one_line(picked[0], EXTRACTIVE_WORDS)
+        if self.wording == "extract":
+            return Summary(extract, "extractive", picked, "the settings ask for the article's own words")
         generator = self._generator_factory()
         messages = fit_prompt(self.prompt, picked, generator=generator, reply_tokens=60,
                               render=lambda shown: {"title": f"{title}\n" if title else "",
@@ -232,6 +234,8 @@ class Summarizer:
             failed = "the model's line had a name or number that the article does not have"
         elif not _grounded(line, sentences, ONE_LINE_GROUNDING):
             failed = "too many of the model's words are not in the article"
+        elif repeats_headline(line, title):  # the model is shown the headline; saying it again is not the news
+            failed = "the model's line only restated the headline"
         elif not is_one_line(line := one_line(line)):
             failed = "the model's line was not one sentence"
         else:
@@ -316,23 +320,6 @@ def _bounded(sentence: str) -> str:
     if len(tokens) <= MAX_SOURCE_WORDS and len(sentence) <= 6 * MAX_CHARS:
         return sentence
     return one_line(sentence, MAX_SOURCE_WORDS) if len(tokens) > 1 else sentence[: 6 * MAX_CHARS]
-
-
-def _best_extractive(picked: Sequence[str]) -> str:
-    """The first picked sentence that is a statement of some substance and stands alone (no question, quotation,
-    first person or dangling "It…"/"Which…" start); failing that, the first that is at least not a question or a
-    quote fragment."""
-    def substantial(sentence: str) -> bool:
-        return len(sentence.split()) >= 8 and not sentence.rstrip().endswith("?") and not sentence.startswith(("\"", "“"))
-
-    for sentence in picked:
-        if (substantial(sentence) and not _DANGLING_START_RE.match(sentence) and not re.search("[\"“”]", sentence)
-                and not _FIRST_PERSON_RE.search(sentence)):
-            return sentence
-    for sentence in picked:
-        if substantial(sentence):
-            return sentence
-    return picked[0]
 
 
 def _grounded(line: str, sources: Sequence[str], threshold: float = 0.7) -> bool:

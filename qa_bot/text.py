@@ -19,6 +19,9 @@ STOPWORDS = frozenset(
     according one ones did does done many much whose""".split()
 )
 _WORD_RE = re.compile(r"[\w’'-]+", re.UNICODE)
+# Someone speaking (first person) and quoted words: a sentence that is someone's words rather than what happened.
+FIRST_PERSON_RE = re.compile(r"\b(?:I|I['’](?:m|ve|d|ll)|[Mm]e|[Mm]y|[Ww]e|[Ww]e['’](?:re|ve|d|ll)|[Oo]ur|us)\b")
+QUOTED_RE = re.compile(r"\"[^\"]*\"|“[^”]*”")
 _NUMBER_RE = re.compile(r"\d[\d,.]*")
 
 # --- calendar words (the one list of them) ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from qa_bot import cli
+from qa_bot.errors import ModelNotFoundError
 from qa_bot.prompts import load_prompt
 from qa_bot.summarize import (
     MAX_CHARS,
@@ -17,7 +18,9 @@ from qa_bot.summarize import (
     is_one_line,
     lead_sentence,
     one_line,
+    source_sentences,
 )
+from qa_bot.summary_ranker import SummaryRanker, bundled_ranker
 
 from .conftest import FakeEmbedder, ScriptedGenerator
 from .test_pipeline import write_corpus
@@ -29,7 +32,7 @@ ARTICLE = ("The Mount Ember volcano erupted on Tuesday, sending ash 5 kilometres
 
 def summarizer(generator: ScriptedGenerator) -> Summarizer:
     return Summarizer(lambda: generator, FakeEmbedder().embed_documents, load_prompt("summarize"),
-                      load_prompt("summarize_long"))
+                      load_prompt("summarize_long"), bundled_ranker(), "model")
 
 
 @pytest.mark.parametrize("line", [
@@ -336,3 +339,43 @@ def test_an_extractive_summary_says_why_the_model_s_words_are_not_shown():
     paragraph = summarizer(ScriptedGenerator(["Markets in Lowdale rose sharply in 1987."])).summarize(ARTICLE, length="paragraph")
     assert paragraph.path == "extractive" and paragraph.fallback.startswith("only 0 of the model's sentences")
     assert paragraph.dropped == 1
+
+
+def test_the_ranker_orders_the_pool_and_prefers_a_sentence_that_states_the_news():
+    ranker = bundled_ranker()
+    article = ("\"We ran for our lives,\" said one resident. It was a day nobody will forget. "
+               "The Mount Ember volcano erupted on Tuesday and forced 1,200 residents of Lowdale to leave their homes. "
+               "Schools will stay shut.")
+    sentences = source_sentences(article)
+    order = ranker.rank(sentences, "Volcano erupts near Lowdale", FakeEmbedder().embed_documents)
+    assert sorted(order) == list(range(len(sentences)))
+    assert sentences[order[0]].startswith("The Mount Ember volcano erupted")
+    assert ranker.info["fitted_on"].endswith("never xsum 0-99") and ranker.label.startswith("summary_model.json@")
+
+
+def test_a_missing_or_broken_ranker_file_says_how_to_refit(tmp_path):
+    broken = tmp_path / "ranker.json"
+    broken.write_text("[1, 2]")
+    for path in (broken, tmp_path / "missing.json"):
+        with pytest.raises(ModelNotFoundError, match="fit_summary_ranker.py"):
+            SummaryRanker.load(path)
+
+
+def test_extract_wording_never_calls_the_model():
+    llm = ScriptedGenerator(["The Mount Ember volcano erupted near Lowdale on Tuesday."])
+    s = summarizer(llm)
+    s.wording = "extract"
+    summary = s.summarize(ARTICLE)
+    assert summary.path == "extractive" and llm.prompts == [] and is_one_line(summary.text)
+
+
+def test_a_sentence_that_ends_inside_a_quotation_gets_no_second_full_stop():
+    assert one_line('Google renamed the body of water the "Gulf of America."') == \
+        'Google renamed the body of water the "Gulf of America."'
+
+
+@pytest.mark.parametrize("reply", ["", "The volcano erupts near the village of Lowdale."])
+def test_the_headline_repeated_as_the_first_line_or_by_the_model_is_not_the_summary(reply):
+    article = "Volcano erupts near village of Lowdale\n\n" + ARTICLE
+    summary = summarizer(ScriptedGenerator([reply])).summarize(article, title="Volcano erupts near village of Lowdale")
+    assert summary.path == "extractive" and summary.text.startswith("The Mount Ember volcano erupted")

@@ -71,26 +71,40 @@ class AnswerModels:
 
     @classmethod
     def load(cls, path: Path | None = None) -> "AnswerModels":
+        data, label = read_model_file("qa_bot.answering", MODEL_FILE, path, "python training/fit_answer_model.py")
         try:
-            if path is None:
-                text = resources.files("qa_bot.answering").joinpath(MODEL_FILE).read_text(encoding="utf-8")
-            else:
-                text = Path(path).read_text(encoding="utf-8")
-            data = json.loads(text)
-            label = f"{Path(path).name if path else MODEL_FILE}@{hashlib.sha256(text.encode()).hexdigest()[:12]}"
             return cls(LinearModel.from_dict(data["span"]), LinearModel.from_dict(data["sentence"]),
                        LinearModel.from_dict(data["followup"]), Thresholds(**data["thresholds"]), data.get("info", {}),
                        label)
-        except (OSError, KeyError, TypeError, ValueError) as err:
+        except (KeyError, TypeError, ValueError) as err:
             where = path or f"qa_bot/answering/{MODEL_FILE}"
-            raise ModelNotFoundError(
-                f"the answering model {where} is missing or unreadable ({err}); reinstall qa-bot, or refit it with: "
-                "python training/fit_answer_model.py") from err
+            raise _unreadable(where, err, "python training/fit_answer_model.py") from err
 
     def to_dict(self) -> dict:
         return {"span": self.span.to_dict(), "sentence": self.sentence.to_dict(), "followup": self.followup.to_dict(),
                 "thresholds": {name: round(value, 4) for name, value in vars(self.thresholds).items()},
                 "info": self.info}
+
+
+def read_model_file(package: str, name: str, path: Path | None, refit: str) -> tuple[dict, str]:
+    """A fitted model's JSON (the one shipped as ``package``/``name``, or ``path``) and its label: the file name and
+    the start of its sha256, recorded in evaluation reports. ``refit`` is the command that rebuilds it."""
+    try:
+        if path is None:
+            text = resources.files(package).joinpath(name).read_text(encoding="utf-8")
+        else:
+            text = Path(path).read_text(encoding="utf-8")
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as err:
+        raise _unreadable(path or f"{package.replace('.', '/')}/{name}", err, refit) from err
+    return data, f"{Path(path).name if path else name}@{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+
+
+def _unreadable(where, err: Exception, refit: str) -> ModelNotFoundError:
+    return ModelNotFoundError(f"the fitted model {where} is missing or unreadable ({err}); reinstall qa-bot, or refit "
+                              f"it with: {refit}")
 
 
 @lru_cache(maxsize=4)

@@ -97,15 +97,17 @@ def plot_rouge(metrics: dict, path: Path) -> None:
     x = range(len(ROUGE_ROWS))
     ours = [metrics[k] or 0.0 for k, _ in ROUGE_ROWS]
     lead = [metrics[f"lead1_{k}"] or 0.0 for k, _ in ROUGE_ROWS]
-    ax.bar([i - 0.2 for i in x], ours, width=0.4, label="summariser", color="#4C72B0")
-    ax.bar([i + 0.2 for i in x], lead, width=0.4, label="lead-1 baseline", color="#BBBBBB")
-    for i, (a, b) in enumerate(zip(ours, lead)):
-        ax.annotate(f"{a:.3f}", (i - 0.2, a), ha="center", va="bottom", fontsize=8)
-        ax.annotate(f"{b:.3f}", (i + 0.2, b), ha="center", va="bottom", fontsize=8)
+    oracle = [metrics.get(f"oracle_{k}") or 0.0 for k, _ in ROUGE_ROWS]
+    bars = [(ours, "summariser", "#4C72B0"), (lead, "lead-1 baseline", "#BBBBBB"), (oracle, "oracle sentence", "#DD8452")]
+    for n, (values, label, colour) in enumerate(bars):
+        offsets = [i + (n - 1) * 0.27 for i in x]
+        ax.bar(offsets, values, width=0.27, label=label, color=colour)
+        for at, value in zip(offsets, values):
+            ax.annotate(f"{value:.3f}", (at, value), ha="center", va="bottom", fontsize=7)
     ax.set_xticks(list(x), [label for _, label in ROUGE_ROWS])
     ax.set_ylabel("F-measure (mean)")
-    ax.set_ylim(0, max([*ours, *lead, 0.1]) * 1.25)
-    ax.set_title("ROUGE of the summaries vs the lead-1 baseline")
+    ax.set_ylim(0, max([*ours, *lead, *oracle, 0.1]) * 1.25)
+    ax.set_title("ROUGE of the summaries vs lead-1 and the oracle sentence")
     ax.legend(frameon=False)
     fig.tight_layout()
     fig.savefig(path, metadata={"Software": None})

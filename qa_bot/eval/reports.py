@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .plots import plot_accuracy_by_type, plot_latency, plot_refusal_curve, plot_rouge
-from .tables import RATE_COLUMNS, fmt, md_table, rate_rows, short, summary_rows
+from .tables import RATE_COLUMNS, SUMMARY_COLUMNS, fmt, md_table, rate_rows, short, summary_rows
 
 
 def write_jsonl(path: Path, rows: Iterable[dict]) -> None:
@@ -94,16 +94,19 @@ def write_summary_report(out: Path, rows: list[dict], metrics: dict) -> None:
     md = [
         "# Summary evaluation", "",
         f"- **references**: `{metrics['references']}` — {metrics['n']} articles",
-        f"- **model**: `{metrics['model']}` · **embedder**: `{metrics['embedder']}` · **prompt**: `{metrics['prompt']}`",
+        f"- **model**: `{metrics['model']}` · **embedder**: `{metrics['embedder']}` · **prompt**: `{metrics['prompt']}`"
+        f" · **ranker**: `{metrics.get('ranker', '–')}`",
         f"- **latency per summary**: p50 {fmt(metrics['latency_p50_s'])} s, p95 {fmt(metrics['latency_p95_s'])} s",
         "", "## Metrics", "",
-        "ROUGE F-measures (stemming on), averaged over articles; lead-1 is the article's first sentence. "
+        "ROUGE F-measures (stemming on), averaged over articles; lead-1 is the article's first sentence; the oracle "
+        "sentence is the one article sentence (trimmed to one line) that scores best against the reference, the "
+        "ceiling of any sentence pick. "
         "One-line: a single sentence on one line of at most 30 words. Faithful: every name and number of the summary "
         "occurs in the article.", "",
-        md_table(["metric", "summariser", "lead-1"], summary_rows(metrics)), "",
+        md_table(SUMMARY_COLUMNS, summary_rows(metrics)), "",
         "![ROUGE vs lead-1](rouge.png)", "", "## How summaries were made", "",
         md_table(["path", "share"], [[p, fmt(v, True)] for p, v in metrics["paths"].items()]), "",
-        "*generated*: the model's line, checked against the article; *extractive*: the most central sentence, trimmed.",
+        "*generated*: the model's line, checked against the article; *extractive*: the ranker's sentence, trimmed.",
         "", "## Latency", "", "![latency histogram](latency.png)", "",
         "## Examples", "",
         md_table(["doc_id", "summary", "reference", "ROUGE-L", "faithful"],

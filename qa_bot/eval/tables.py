@@ -63,21 +63,25 @@ def format_qa_table(metrics: dict) -> str:
 ROUGE_ROWS = [("rouge1", "ROUGE-1"), ("rouge2", "ROUGE-2"), ("rougeL", "ROUGE-L")]
 
 
+SUMMARY_COLUMNS = ["metric", "summariser", "lead-1", "oracle sentence"]
+
+
 def summary_rows(metrics: dict) -> list[list[str]]:
-    rows = [[label, fmt(metrics.get(key)), fmt(metrics.get(f"lead1_{key}"))] for key, label in ROUGE_ROWS]
-    rows.append(["mean words", fmt(metrics.get("mean_words")), fmt(metrics.get("lead1_mean_words"))])
-    rows.append(["one-line rate", fmt(metrics.get("one_line_rate"), True), "–"])
-    rows.append(["faithful rate", fmt(metrics.get("faithful_rate"), True), "–"])
+    rows = [[label, fmt(metrics.get(key)), fmt(metrics.get(f"lead1_{key}")), fmt(metrics.get(f"oracle_{key}"))]
+            for key, label in ROUGE_ROWS]
+    rows.append(["mean words", fmt(metrics.get("mean_words")), fmt(metrics.get("lead1_mean_words")), "–"])
+    rows.append(["one-line rate", fmt(metrics.get("one_line_rate"), True), "–", "–"])
+    rows.append(["faithful rate", fmt(metrics.get("faithful_rate"), True), "–", "–"])
     return rows
 
 
 def format_summary_table(metrics: dict) -> str:
-    """The summary metrics beside the lead-1 baseline, as plain text."""
+    """The summary metrics beside the lead-1 baseline and the oracle sentence, as plain text."""
     paths = ", ".join(f"{p} {fmt(v, True)}" for p, v in (metrics.get("paths") or {}).items())
     return "\n".join([
         f"Summary evaluation: {metrics['n']} articles · model {metrics['model']} · prompt {metrics['prompt']}",
         "",
-        text_table(["metric", "summariser", "lead-1"], summary_rows(metrics)),
+        text_table(SUMMARY_COLUMNS, summary_rows(metrics)),
         "",
         f"paths: {paths}",
         f"latency per summary: p50 {fmt(metrics['latency_p50_s'])} s, p95 {fmt(metrics.get('latency_p95_s'))} s",

@@ -196,6 +196,10 @@ class ChromaStore:
     def document_chunks(self, doc_id: str) -> list[Chunk]:
         return chunk_rows.read_document(self._call, self._chunks, doc_id)
 
+    def document_vectors(self, doc_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """doc_id → the mean of its chunks' stored vectors (unit length), for those of ``doc_ids`` with chunks."""
+        return chunk_rows.read_document_vectors(self._call, self._chunks, doc_ids)
+
     # -- chunks --------------------------------------------------------------------------------------------------
     def iter_chunks(self) -> Iterator[Chunk]:
         return chunk_rows.iter_all(self._call, self._chunks)

@@ -76,6 +76,19 @@ def read_document(call: Call, chunks, doc_id: str) -> list[Chunk]:
     return sorted(chunks_from_result(result), key=lambda c: c.index)
 
 
+def read_document_vectors(call: Call, chunks, doc_ids: Sequence[str], batch: int = 200) -> dict[str, np.ndarray]:
+    """Each document's vector: the mean of its stored chunk embeddings, unit length (no text is read or embedded)."""
+    sums: dict[str, np.ndarray] = {}
+    ids = list(doc_ids)
+    for start in range(0, len(ids), batch):
+        part = ids[start : start + batch]
+        result = call(lambda: chunks.get(where={"doc_id": {"$in": part}}, include=["embeddings", "metadatas"]))
+        for vector, meta in zip(result["embeddings"], result["metadatas"]):
+            doc_id = (meta or {}).get("doc_id")
+            sums[doc_id] = sums.get(doc_id, 0.0) + np.asarray(vector, dtype=np.float64)
+    return {doc_id: v / (np.linalg.norm(v) or 1.0) for doc_id, v in sums.items()}
+
+
 def read_sample(call: Call, chunks, n: int) -> list[Chunk]:
     return chunks_from_result(call(lambda: chunks.get(include=["documents", "metadatas"], limit=n)))
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import gradio as gr
 
 from ..load import SUPPORTED_SUFFIXES
+from .digest import digest_tab
 from .handlers import LENGTHS, LIBRARY_HEADERS, Handlers, readable_errors
 
 if TYPE_CHECKING:
@@ -155,6 +156,7 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
                         summary_out = gr.Textbox(label="Summary", elem_id="summary", interactive=False, lines=4,
                                                  buttons=["copy"])
                         summary_note = gr.HTML(elem_id="summary-note", js_on_load=None)
+            digest_tab(pipeline)
 
         # -- events ----------------------------------------------------------------------------------------------
         chat_inputs = [sent, chatbot, history, k, source_filter, date_from, date_to, show_scores]
