@@ -22,14 +22,15 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
 import openai
 import psutil
 
-from qa_bot.eval.measure import free_port
-from qa_bot.eval.metrics import percentile
-
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from qa_bot.eval.measure import free_port  # noqa: E402
+from qa_bot.eval.metrics import percentile  # noqa: E402
+from tests.servers import ServerProcess  # noqa: E402
 ARTICLE = REPO / "examples" / "000_b060f3c20b339b0c.txt"
 MODEL = "qa-bot"
 FIRST = "Who greeted Vladimir Putin?"
@@ -53,40 +54,14 @@ def qa_bot(index_dir: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "qa_bot.cli", "--index-dir", str(index_dir), *args]
 
 
-def start_server(index_dir: Path, port: int, log: Path) -> subprocess.Popen:
-    with log.open("wb") as out:
-        server = subprocess.Popen(qa_bot(index_dir, "serve", "--port", str(port)), cwd=REPO, env=environment(),
-                                  stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"the server exited with {server.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    server.kill()
-    raise SystemExit("the server did not answer within 5 minutes")
-
-
-def stop(server: subprocess.Popen) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait(timeout=30)
-
-
 def run(clients: int, seconds: float, timeout: float, index_dir: Path, log: Path) -> dict:
     port = free_port()
-    server = start_server(index_dir, port, log)
+    server = ServerProcess("qa-bot serve", qa_bot(index_dir, "serve", "--port", str(port)),
+                           f"http://127.0.0.1:{port}/healthz", log, startup_s=300, env=environment(), cwd=REPO).start()
     try:
         return measure(clients, seconds, timeout, port, psutil.Process(server.pid))
     finally:
-        stop(server)
+        server.stop()
 
 
 def measure(clients: int, seconds: float, timeout: float, port: int, process: psutil.Process) -> dict:

@@ -20,14 +20,15 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
 import psutil
 from gradio_client import Client
 
-from qa_bot.eval.measure import free_port
-from qa_bot.eval.metrics import percentile  # linear interpolation, as statistics.quantiles(method="inclusive")
-
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from qa_bot.eval.measure import free_port  # noqa: E402
+from qa_bot.eval.metrics import percentile  # noqa: E402  linear interpolation, as statistics.quantiles(method="inclusive")
+from tests.servers import ServerProcess  # noqa: E402
 SHARED = REPO.parent / "shared"
 
 
@@ -44,27 +45,11 @@ def build_index(corpus: Path, index_dir: Path) -> dict:
     return json.loads(out.stdout)
 
 
-def start_server(index_dir: Path, port: int) -> subprocess.Popen:
-    server = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--no-examples"], cwd=REPO,
-                              env=environment(index_dir), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"the server exited with {server.returncode}:\n{server.stdout.read()}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    server.kill()
-    raise SystemExit("the server did not answer within 5 minutes")
-
-
-def run(users: int, seconds: float, index_dir: Path, questions: list[str]) -> dict:
+def run(users: int, seconds: float, index_dir: Path, questions: list[str], log: Path) -> dict:
     port = free_port()
-    server = start_server(index_dir, port)
     url = f"http://127.0.0.1:{port}/"
+    server = ServerProcess("app.py", [sys.executable, "app.py", "--port", str(port), "--no-examples"], url, log,
+                           startup_s=300, env=environment(index_dir), cwd=REPO).start()
     process = psutil.Process(server.pid)
     rss: list[tuple[float, float]] = []
     results: list[dict] = []
@@ -118,11 +103,7 @@ def run(users: int, seconds: float, index_dir: Path, questions: list[str]) -> di
     stop_sampling.set()
     sampler.join()
     load_after = os.getloadavg()
-    server.terminate()
-    try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        server.kill()
+    server.stop()
 
     latencies = [r["latency_s"] for r in results if "error" not in r]
     warm = next((v for at, v in rss if at >= 10), rss[0][1])
@@ -167,7 +148,7 @@ def main() -> int:
             report = build_index(args.corpus, index_dir)
             print(f"indexed {report['index']['docs']} documents, {report['index']['chunks']} chunks "
                   f"in {time.perf_counter() - t0:.0f} s", flush=True)
-        figures = run(args.users, args.seconds, index_dir, questions)
+        figures = run(args.users, args.seconds, index_dir, questions, Path(scratch) / "app.log")
     print(json.dumps(figures, indent=2, ensure_ascii=False))
     if args.out:
         args.out.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")

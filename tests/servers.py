@@ -1,4 +1,4 @@
-"""Real servers on localhost for the server-mode tests and the scaling benchmark: a Chroma server (`chroma run`,
+"""Real servers on localhost for the server-mode tests and the scaling and load benchmarks: a Chroma server (`chroma run`,
 shipped with chromadb) and llama-cpp-python's OpenAI-compatible server. Each runs as a child process on a free port,
 waits a bounded time to come up (its log is shown if it does not), and is stopped on exit."""
 from __future__ import annotations
@@ -19,19 +19,22 @@ from qa_bot.eval.measure import free_port  # the one helper every test that star
 class ServerProcess:
     """One server child process; ``start`` blocks until ``health_url`` answers 200 or ``startup_s`` runs out."""
 
-    def __init__(self, name: str, command: list[str], health_url: str, log_path: Path, startup_s: float = 90.0):
+    def __init__(self, name: str, command: list[str], health_url: str, log_path: Path, startup_s: float = 90.0,
+                 env: dict[str, str] | None = None, cwd: Path | None = None):
         self.name = name
         self.command = command
         self.health_url = health_url
         self.log_path = log_path
         self.startup_s = startup_s
+        self.env = {**(os.environ if env is None else env), "ANONYMIZED_TELEMETRY": "False"}
+        self.cwd = cwd
         self.process: subprocess.Popen | None = None
 
     def start(self) -> ServerProcess:
         log = open(self.log_path, "ab")
         # Its own process group, so stopping it also stops anything it spawned.
         self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                        start_new_session=True, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
+                                        start_new_session=True, env=self.env, cwd=self.cwd)
         log.close()
         deadline = time.monotonic() + self.startup_s
         while time.monotonic() < deadline:
