@@ -70,7 +70,7 @@ def measure(clients: int, seconds: float, timeout: float, port: int, process: ps
     conversation = [{"role": "user", "content": FIRST},
                     {"role": "assistant", "content": first.choices[0].message.content}]
     rss_before = process.memory_info().rss / 2**20  # models loaded and one question answered: the warm server
-    rss: list[float] = []
+    rss: list[tuple[float, float]] = []  # (seconds since the start, MB)
     results: list[dict] = []
     lock = threading.Lock()
     load_before = os.getloadavg()
@@ -80,7 +80,7 @@ def measure(clients: int, seconds: float, timeout: float, port: int, process: ps
 
     def sample() -> None:
         while not stop_sampling.is_set():
-            rss.append(process.memory_info().rss / 2**20)
+            rss.append((time.monotonic() - started, process.memory_info().rss / 2**20))
             stop_sampling.wait(1.0)
 
     def ask(question: str, follow_up: bool, stream: bool) -> tuple[str, list]:
@@ -137,7 +137,10 @@ def measure(clients: int, seconds: float, timeout: float, port: int, process: ps
         "latency_s": {"p50": round(statistics.median(latencies), 2), "p95": round(percentile(latencies, 95), 2),
                       "max": round(max(latencies), 2)} if latencies else {},
         "throughput_per_min": round(len(latencies) / wall * 60, 1),
-        "server_rss_mb": {"before": round(rss_before), "after": round(rss_after), "peak": round(max(rss, default=0))},
+        "server_rss_mb": {"before": round(rss_before), "after": round(rss_after),
+                          "peak": round(max((v for _, v in rss), default=0))},
+        # one sample a minute, to tell warm-up (growth that stops) from a leak (growth that does not)
+        "server_rss_mb_by_minute": [round(v) for at, v in rss if at % 60 < 1],
         "loadavg_1m": {"before": round(load_before[0], 2), "after": round(load_after[0], 2)},
         "cpu_count": os.cpu_count(),
         "failures": [r for r in results if not r["complete"]][:10],
