@@ -12,7 +12,7 @@ from the news.jsonl articles of 150-1,500 words outside every benchmarks/, train
 written from the articles before any system output on them was seen. The article text and title are read from the
 corpus at run time, so no article text is kept in the repository. The records are then scored by the same code as
 ``qa-bot eval-summaries`` (ROUGE beside lead-1, faithfulness, one-line rate, latency). Of the report only
-``metrics.json`` and the plots are committed (docs/eval/summaries-corpus80/.gitignore): the per-article rows quote
+``metrics.json`` and the plots are committed (docs/eval/.gitignore): the per-article rows quote
 corpus sentences, and the corpus may not be redistributed.
 """
 from __future__ import annotations
