@@ -5,7 +5,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -15,6 +15,9 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from .errors import DocumentNotFoundError, QABotError  # noqa: E402
 from .settings import load_settings  # noqa: E402
+
+if TYPE_CHECKING:
+    from .load import LoadIssue
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Ask questions about news articles and summarise them, locally.")
@@ -27,6 +30,11 @@ def fail(message: str, code: int = 1) -> None:
 
 def echo_err(message: str) -> None:
     typer.echo(message, err=True)
+
+
+def echo_issue(issue: LoadIssue) -> None:
+    """A file that was read with a caveat is a warning; one that was not read is skipped."""
+    echo_err(f"{'warning' if issue.level == 'warning' else 'skipped'}: {issue}")
 
 
 @app.callback()
@@ -85,7 +93,7 @@ def ingest(
         task = bar.add_task("ingest", total=None)
         report = p.ingest(paths, progress=lambda n: bar.advance(task, n))
     for issue in report.issues:
-        echo_err(f"{'warning' if issue.level == 'warning' else 'skipped'}: {issue}")
+        echo_issue(issue)
     stats = p.stats()
     if json_out:
         typer.echo(json.dumps({**report.to_json(), "index": stats}))
@@ -166,7 +174,7 @@ def summarize(
         if Path(target).exists():
             for item in load_paths([target]):
                 if isinstance(item, LoadIssue):
-                    echo_err(f"skipped: {item}")
+                    echo_issue(item)
                     failed = failed or item.level == "error"
                 else:
                     summary = p.summarize_text(item.text, item.title, length)

@@ -135,3 +135,14 @@ def test_a_mistyped_backend_set_in_code_is_refused_too(settings):
 
     with pytest.raises(SettingError, match="QA_BOT_EMBED_BACKEND='onnx_int8' is not a backend"):
         make_embedder(settings.model_copy(update={"embed_backend": "onnx_int8"}))  # model_copy does not validate
+
+
+def test_summarising_a_file_in_another_encoding_warns_and_summarises_it(use_fakes, tmp_path):
+    article = tmp_path / "cafe.txt"
+    article.write_bytes("Caf\xe9 owners in Lowdale said on Tuesday that the volcano kept tourists away all week.\n"
+                        .encode("cp1252"))
+    result = runner.invoke(cli.app, ["summarize", str(article)])
+    assert result.exit_code == 0, result.output
+    assert "warning: " in result.stderr and "Windows-1252" in result.stderr
+    assert "skipped" not in result.stderr  # it was read, not skipped
+    assert result.stdout.strip().split("\t")[0] == "cafe"
