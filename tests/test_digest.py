@@ -71,7 +71,8 @@ def test_date_and_source_filters(digest_pipeline):
 
 
 @pytest.mark.parametrize("bounds", [{"date_from": "2025-1-5"}, {"date_to": "yesterday"},
-                                    {"date_from": "2025-02-01", "date_to": "2025-01-01"}])
+                                    {"date_from": "2025-02-01", "date_to": "2025-01-01"},
+                                    {"date_from": "2025-02-30"}, {"date_to": "20250131"}])
 def test_bad_dates_are_input_errors(bounds):
     with pytest.raises(InputError):
         select_documents([], **bounds)
