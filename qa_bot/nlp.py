@@ -99,3 +99,35 @@ def parse(texts: Sequence[str]) -> list:
 
 def parse_one(text: str):
     return _CACHE.parse([text])[0]
+
+
+# -- syntax helpers ---------------------------------------------------------------------------------------------
+_SUBJECT_DEPS = frozenset({"nsubj", "csubj", "expl"})
+_PASSIVE_SUBJECT_DEPS = frozenset({"nsubjpass", "csubjpass"})
+
+
+def semantic_role(token) -> str:
+    """``agent`` or ``patient`` of the verb the token depends on (passives turned round), else ``other``."""
+    dep = token.dep_
+    if dep in _SUBJECT_DEPS:
+        return "agent"
+    if dep in _PASSIVE_SUBJECT_DEPS:
+        return "patient"
+    if dep == "pobj" and token.head.dep_ == "agent":  # "… was greeted by Kim"
+        return "agent"
+    if dep in ("dobj", "dative"):
+        return "patient"
+    return "other"
+
+
+def governing_verb(token):
+    """The nearest verb above ``token`` (itself if it is one), or None."""
+    seen = 0
+    while seen < 12:
+        if token.pos_ in ("VERB", "AUX") and token.dep_ not in ("aux", "auxpass"):
+            return token
+        if token.head is token:
+            return None
+        token = token.head
+        seen += 1
+    return None

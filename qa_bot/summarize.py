@@ -17,6 +17,7 @@ import numpy as np
 
 from .generate import Generator
 from .prompts import Prompt, fit_prompt
+from .relations import role_conflicts
 from .summary_ranker import SummaryRanker, repeats_headline
 from .text import (FIRST_PERSON_RE, QUOTED_RE, content_stems, fold, looks_like_injection, names, numbers,
                    split_sentences)
@@ -232,6 +233,8 @@ class Summarizer:
             failed = "the model's line did not state the news"
         elif not (is_faithful(line, " ".join([title, *picked])) and is_faithful(line, text)):
             failed = "the model's line had a name or number that the article does not have"
+        elif role_conflicts(line, [title, *sentences]):
+            failed = "the model's line had someone doing what the article says was done to them"
         elif not _grounded(line, sentences, ONE_LINE_GROUNDING):
             failed = "too many of the model's words are not in the article"
         elif repeats_headline(line, title):  # the model is shown the headline; saying it again is not the news
@@ -247,7 +250,8 @@ class Summarizer:
         article is covered end to end without reading it whole); reduce: the model fuses them into 3-5 sentences.
         A sentence of the model is kept only if it states the news, is grounded in the picked sentences, and one
         sentence of the article (or its title) holds all of its names and numbers: a sentence that joins facts from
-        different places ("Putin … marking the first visit to Russia") is where a small model goes wrong. A sentence
+        different places ("Putin … marking the first visit to Russia") is where a small model goes wrong, and it keeps
+        the roles the article gives its participants (not "Putin greeted Kim" for "Putin was greeted by Kim"). A sentence
         that says again what a kept one said is left out."""
         picked = _distinct(_bounded(s) for s in self._section_picks(sentences, title))
         # Headings (lines without a full stop) would run into the next sentence of an extract.
@@ -266,7 +270,8 @@ class Summarizer:
             if len(part.split()) < 5 or not part.endswith((".", "!", "?")) or _repeats(part, kept):
                 continue  # a fragment or a repeat: nothing to check
             if (_states_only_what_was_shown(part, title, picked, " ".join(sentences)) and _grounded(part, picked)
-                    and any(is_faithful(part, s) for s in [title, *sentences])):
+                    and any(is_faithful(part, s) for s in [title, *sentences])
+                    and not role_conflicts(part, [title, *sentences])):
                 kept.append(part)
             else:
                 dropped += 1

@@ -95,6 +95,7 @@ SENTENCE = "Tri-Union Seafoods issued a voluntary recall of canned tuna sold und
     ("The company recalled the canned tuna", "repeats the question"),
     ("", "empty"),
     ("Tri-Union " + "very " * 30 + "Seafoods", "longer"),
+    ("The recall issued Tri-Union Seafoods", "other way round"),  # who did what to whom, turned round
 ])
 def test_wording_checks(wording, problem):
     found = check_wording(wording, QUESTION, SENTENCE, "Tri-Union Seafoods")

@@ -379,3 +379,16 @@ def test_the_headline_repeated_as_the_first_line_or_by_the_model_is_not_the_summ
     article = "Volcano erupts near village of Lowdale\n\n" + ARTICLE
     summary = summarizer(ScriptedGenerator([reply])).summarize(article, title="Volcano erupts near village of Lowdale")
     assert summary.path == "extractive" and summary.text.startswith("The Mount Ember volcano erupted")
+
+
+def test_a_model_line_that_swaps_who_did_what_falls_back_and_says_why():
+    # Every name and word of the reply is in the article; the article says the police closed the road, not the
+    # reverse.
+    article = ("The road to Lowdale was closed by the police on Tuesday after the Mount Ember eruption. "
+               "Officials evacuated 1,200 residents from the village.")
+    summary = summarizer(ScriptedGenerator(["The road closed the police to Lowdale on Tuesday after the eruption."])
+                         ).summarize(article)
+    assert summary.path == "extractive" and "done to them" in summary.fallback
+    kept = summarizer(ScriptedGenerator(["The police closed the road to Lowdale on Tuesday after the eruption."])
+                      ).summarize(article)
+    assert kept.path == "generated"

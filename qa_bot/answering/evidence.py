@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..nlp import parse, parse_one
+from ..nlp import governing_verb, parse, parse_one, semantic_role
 from ..records import Chunk, Hit
 from ..text import looks_like_injection, split_sentences
-from .question import QuestionAnalysis, governing_verb, is_content, lemma_of, semantic_role
+from .question import QuestionAnalysis, is_content, lemma_of
 from .spans import AnswerSpan, add_focus_similarity, span_candidates, span_signals
 
 MIN_WORDS = 4

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..nlp import parse_one
+from ..nlp import governing_verb, parse_one, semantic_role
 from ..text import term_weights
 
 # The answer kinds. Entity labels for each come from the question word, as in the usual QA typing:
@@ -38,38 +38,6 @@ NAME_LABELS = KIND_LABELS["entity"]
 TIME_NOUNS = frozenset("date day year month time week decade century hour season".split())
 _QUANTITY_NOUNS = frozenset("number amount percentage percent share proportion rate total sum figure price cost".split())
 _FRAME_NOUNS = frozenset("name title designation term nickname kind type sort".split())
-_SUBJECT_DEPS = frozenset({"nsubj", "csubj", "expl"})
-_PASSIVE_SUBJECT_DEPS = frozenset({"nsubjpass", "csubjpass"})
-_OBJECT_DEPS = frozenset({"dobj", "dative", "attr", "oprd", "pobj"})
-
-
-def semantic_role(token) -> str:
-    """``agent`` or ``patient`` of the verb the token depends on (passives turned round), else ``other``."""
-    dep = token.dep_
-    if dep in _SUBJECT_DEPS:
-        return "agent"
-    if dep in _PASSIVE_SUBJECT_DEPS:
-        return "patient"
-    if dep == "pobj" and token.head.dep_ == "agent":  # "… was greeted by Kim"
-        return "agent"
-    if dep in ("dobj", "dative"):
-        return "patient"
-    return "other"
-
-
-def governing_verb(token):
-    """The nearest verb above ``token`` (itself if it is one), or None."""
-    seen = 0
-    while seen < 12:
-        if token.pos_ in ("VERB", "AUX") and token.dep_ not in ("aux", "auxpass"):
-            return token
-        if token.head is token:
-            return None
-        token = token.head
-        seen += 1
-    return None
-
-
 @dataclass
 class Mention:
     text: str

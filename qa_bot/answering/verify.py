@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from ..nlp import parse_one
+from ..relations import role_conflicts
 from ..text import numbers, strip_citations
 from .question import NAME_LABELS, QuestionAnalysis, is_content, lemma_of
 from .spans import MAX_SPAN_WORDS
@@ -24,7 +25,8 @@ def check_wording(wording: str, qa: QuestionAnalysis, sentence: str, span_text: 
 
     It must be short; every number and every name in it must be in the cited sentence; nearly all its content words
     must come from the sentence or the question; it must hold something of the sentence that the question does not
-    (an answer, not an echo); and where a named or numeric answer is asked, it must contain the extracted one."""
+    (an answer, not an echo); it must not swap who did what to whom; and where a named or numeric answer is asked,
+    it must contain the extracted one."""
     if not wording:
         return "it is empty"
     if len(wording.split()) > MAX_SPAN_WORDS:
@@ -45,6 +47,8 @@ def check_wording(wording: str, qa: QuestionAnalysis, sentence: str, span_text: 
         return f"it uses words the sentence does not ({', '.join(sorted(words - allowed)[:4])})"
     if not words - set(qa.terms):
         return "it repeats the question without answering it"
+    if conflicts := role_conflicts(wording, [sentence]):
+        return conflicts[0]
     if qa.labels and span_text.lower() not in wording.lower():
         return f"it does not contain the answer found in the sentence ({span_text})"
     return None

@@ -137,17 +137,18 @@ def error_html(message: str) -> str:
 
 def summary_note(summary: Summary, length: str) -> str:
     """How a summary was made, saying only what was checked: the checks look for the names and numbers of the
-    model's words in the article (and, for a paragraph, in one sentence of it); they cannot tell whether the model
-    related them rightly."""
+    model's words in the article (and, for a paragraph, in one sentence of it) and reject a line that turns round who
+    did what to whom as the parse reads it; they cannot tell whether every relation the model states is right."""
     if summary.path not in ("generated", "extractive"):  # stored before the cache kept how it was made
         return note_html(["From the summary cache."])
     if summary.path == "generated" and length == "paragraph":
         how = ("Written by the model. Each sentence checked: its names and numbers appear together in one sentence of "
-               "the article, and most of its words are the article's.")
+               "the article, most of its words are the article's, and it does not turn round who did what to whom.")
         if summary.dropped:
             how += f" {summary.dropped} sentence{'s' * (summary.dropped != 1)} that failed were left out."
     elif summary.path == "generated":
-        how = "Written by the model. Checked: its names and numbers appear in the article, and most of its words are the article's."
+        how = ("Written by the model. Checked: its names and numbers appear in the article, most of its words are the "
+               "article's, and it does not turn round who did what to whom.")
     elif length == "paragraph":
         how = "Sentences taken from the article, one from each part of it."
     else:
