@@ -9,12 +9,12 @@ reference, and ships it as plain coefficients in ``qa_bot/summary_model.json`` (
 Signals, per sentence of the first ``POOL`` (news puts its point early; a bound keeps a long article cheap): where it
 is, how long, how central it is to the article (MiniLM vectors: to the centroid, to the title, to the first
 sentence), how much of the title and of the article's recurring words it holds, its entities and numbers (spaCy), and
-whether it reports an event or someone's words (quotes, "said", first person), opens on a pronoun, or asks a question.
+whether it reports an event or someone's words (quotes, a verb with a clausal complement, first person), opens on a
+word that points back (a pronoun, a conjunction: read from the parse), or asks a question.
 """
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,11 +31,6 @@ MODEL_FILE = "summary_model.json"
 POOL = 25  # sentences that compete: the first POOL of the article
 TITLE_WORDS = 8  # recurring words that stand in for a missing headline
 MIN_WORDS = 5  # a shorter "sentence" is a label, a caption or the headline repeated, not the news
-_REPORTING_RE = re.compile(r"\b(?:said|says|say|told|tells|added|adds|according to|stated|explained|wrote)\b",
-                           re.IGNORECASE)
-_PRONOUN_START_RE = re.compile(
-    r"^(?:it|he|she|they|this|that|these|those|which|who|his|her|their|its|but|and|so|or|then|there|here|yet)\b",
-    re.IGNORECASE)
 _ENTITY_GROUPS = {"person": {"PERSON"}, "org": {"ORG", "NORP"}, "place": {"GPE", "LOC", "FAC"},
                   "time": {"DATE", "TIME"}, "amount": {"CARDINAL", "MONEY", "PERCENT", "QUANTITY"}}
 
@@ -89,19 +84,31 @@ def sentence_features(sentences: Sequence[str], title: str,
             "has_number": float(bool(numbers(sentence))),
             "quoted_share": quoted_chars / max(len(sentence), 1),
             "opens_quote": float(sentence.startswith(("\"", "“", "'", "‘"))),
-            "reporting_verb": float(bool(_REPORTING_RE.search(unquoted))),
+            # someone's words: a verb with a clausal complement ("…, he said", "officials said that …")
+            "reports_speech": float(any(t.pos_ in ("VERB", "AUX") and any(c.dep_ in ("ccomp", "parataxis")
+                                                                         for c in t.children) for t in doc)),
             "first_person": float(bool(FIRST_PERSON_RE.search(unquoted))),
-            "pronoun_start": float(bool(_PRONOUN_START_RE.match(sentence))),
+            "pronoun_start": float(_leans_on_before(doc)),
             "question": float(sentence.rstrip().endswith("?")),
             "root_past": float(root is not None and root.tag_ == "VBD"),
             "root_present_perfect": float(root is not None and root.tag_ == "VBN"
                                           and any(t.lemma_ == "have" for t in root.children)),
-            "root_says": float(root is not None and root.lemma_ in {"say", "tell", "add"}),
+            "root_reports": float(root is not None and any(c.dep_ in ("ccomp", "parataxis") for c in root.children)),
             **{f"entities_{group}": float(sum(ents[label] for label in labels))
                for group, labels in _ENTITY_GROUPS.items()},
         }
         rows.append(row)
     return rows
+
+
+def _leans_on_before(doc) -> bool:
+    """The sentence opens on a word that points back to an earlier one (a pronoun, a demonstrative standing alone,
+    a conjunction, "there"): it does not stand alone as a summary."""
+    first = next((t for t in doc if not t.is_punct and not t.is_space), None)
+    if first is None:
+        return False
+    return (first.pos_ in ("PRON", "CCONJ") or first.dep_ in ("expl", "cc")
+            or (first.pos_ == "DET" and first.dep_ != "det") or first.tag_ in ("WDT", "WP", "WP$"))
 
 
 def repeats_headline(sentence: str, title: str) -> bool:

@@ -353,6 +353,22 @@ def test_the_ranker_orders_the_pool_and_prefers_a_sentence_that_states_the_news(
     assert ranker.info["fitted_on"].endswith("never xsum 0-99") and ranker.label.startswith("summary_model.json@")
 
 
+@pytest.mark.parametrize(("sentence", "speech", "points_back"), [
+    ("\"We ran for our lives,\" said one resident of Lowdale.", 1.0, 1.0),  # a quote opening on a pronoun
+    ("Officials said that 1,200 residents had left Lowdale.", 1.0, 0.0),
+    ("It was the worst day in the history of Lowdale.", 0.0, 1.0),
+    ("But the schools in Lowdale will stay shut until Friday.", 0.0, 1.0),
+    ("This was the largest eruption in a century.", 0.0, 1.0),  # a demonstrative standing alone
+    ("This eruption was the largest in a century.", 0.0, 0.0),  # a demonstrative before its noun
+    ("The Mount Ember volcano erupted on Tuesday.", 0.0, 0.0),
+])
+def test_ranker_signals_of_speech_and_openings_come_from_the_parse(sentence, speech, points_back):
+    from qa_bot.summary_ranker import sentence_features
+
+    (row,) = sentence_features([sentence], "", FakeEmbedder().embed_documents)
+    assert (row["reports_speech"], row["pronoun_start"]) == (speech, points_back)
+
+
 def test_a_missing_or_broken_ranker_file_says_how_to_refit(tmp_path):
     broken = tmp_path / "ranker.json"
     broken.write_text("[1, 2]")
