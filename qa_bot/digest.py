@@ -9,7 +9,6 @@ like no other is a topic of its own. Summaries come from the pipeline's summary 
 """
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
@@ -17,14 +16,7 @@ import numpy as np
 
 from .errors import InputError
 from .store import DocumentRecord
-
-def _is_calendar_date(value: str) -> bool:
-    """YYYY-MM-DD and a real day (2025-02-30 is not): the bounds are compared as strings with stored dates."""
-    try:
-        return len(value) == 10 and dt.date.fromisoformat(value).isoformat() == value
-    except ValueError:
-        return False
-
+from .text import is_calendar_date
 
 @dataclass(frozen=True)
 class DigestArticle:
@@ -62,7 +54,7 @@ def select_documents(records: Sequence[DocumentRecord], date_from: str | None = 
     """The records published within [date_from, date_to] (inclusive, YYYY-MM-DD; an undated article is left out
     once a date bound is given) and, with ``source``, from that publisher (case-insensitive)."""
     for name, value in (("start", date_from), ("end", date_to)):
-        if value is not None and not _is_calendar_date(value):
+        if value is not None and not is_calendar_date(value):
             raise InputError(f"the {name} date must be a date like 2025-01-31 (YYYY-MM-DD), got {value!r}")
     if date_from and date_to and date_from > date_to:
         raise InputError(f"the start date {date_from} is after the end date {date_to}")

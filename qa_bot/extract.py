@@ -31,6 +31,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from .text import is_calendar_date
+
 __all__ = ["ExtractedArticle", "extract_article"]
 
 _LOG = logging.getLogger(__name__)
@@ -300,9 +302,6 @@ def _run_trafilatura(tree: Any, url: str | None, **options: Any) -> str:
         return ""
 
 
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}")
-
-
 def extract_article(html: str, url: str | None = None) -> ExtractedArticle:
     """Extract the article body and metadata from one HTML page. Empty ``text`` when no body is found."""
     _import_trafilatura()
@@ -324,7 +323,7 @@ def extract_article(html: str, url: str | None = None) -> ExtractedArticle:
         meta = None
     title = (_doc_attr(meta, "title") or "").strip()
     date = _doc_attr(meta, "date")
-    published = date[:10] if isinstance(date, str) and _DATE_RE.match(date) else None
+    published = date[:10] if isinstance(date, str) and is_calendar_date(date[:10]) else None
     source = (_doc_attr(meta, "sitename") or "").strip()
     page_url = url or _doc_attr(meta, "url") or None
 

@@ -18,11 +18,11 @@ from typing import get_args
 import numpy as np
 
 from .embedders import Embedder
-from .errors import SettingError
+from .errors import InputError, SettingError
 from .records import Chunk, Hit
 from .settings import Fusion
 from .store import ChromaStore
-from .text import date_words, stemmer
+from .text import date_words, is_calendar_date, stemmer
 from .text import stem as stem_word
 
 
@@ -31,6 +31,15 @@ class Filters:
     sources: tuple[str, ...] = ()
     date_from: str | None = None  # YYYY-MM-DD, inclusive
     date_to: str | None = None
+
+    def __post_init__(self) -> None:
+        for label, value in (("from", self.date_from), ("to", self.date_to)):
+            if value is not None and not is_calendar_date(value):
+                raise InputError(f"the 'published {label}' date {value!r} is not a date; write it as YYYY-MM-DD, "
+                                 f"e.g. 2025-01-31")
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise InputError(f"the 'published from' date {self.date_from} is after the 'published to' date "
+                             f"{self.date_to}")
 
     def chroma_where(self) -> dict | None:
         clauses: list[dict] = []

@@ -3,6 +3,7 @@ splitting, word and name extraction, stemming, calendar words, citation markers 
 Nothing here imports another qa_bot module, so every stage can use it without reaching sideways."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -120,6 +121,14 @@ def has_date(text: str) -> bool:
 def has_calendar_date(text: str) -> bool:
     """A day of a month ("March 3", "3 March", "2025-03-03"), not just a weekday or a year: what "what date" asks."""
     return bool(_CALENDAR_DATE_RE.search(fold(text)))
+
+
+def is_calendar_date(value: str) -> bool:
+    """YYYY-MM-DD and a real day (2025-02-30 is not): stored publication dates are compared as such strings."""
+    try:
+        return len(value) == 10 and dt.date.fromisoformat(value).isoformat() == value
+    except ValueError:
+        return False
 
 
 def has_number(text: str) -> bool:

@@ -76,6 +76,18 @@ def test_user_errors_are_one_line_with_nonzero_exit(use_fakes, tmp_path):
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--date-from", "June"], "is not a date"),
+    (["--date-to", "2025-02-30"], "is not a date"),  # looks like a date, is not a day
+    (["--date-from", "2025-03-01", "--date-to", "2025-02-01"], "is after"),
+])
+def test_ask_with_a_bad_date_bound_says_how_to_write_it(use_fakes, flags, message):
+    # was a ValueError traceback from the Chroma filter ("June") or a silent empty search ("2025-02-30")
+    result = run("ask", "What happened?", *flags)
+    assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
+    assert message == "is after" or "YYYY-MM-DD" in result.output
+
+
 def test_ask_on_missing_index_names_the_fix(monkeypatch, tmp_path):
     monkeypatch.setenv("QA_BOT_INDEX_DIR", str(tmp_path / "nothing-here"))
     result = run("ask", "What happened?")

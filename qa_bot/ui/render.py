@@ -18,7 +18,6 @@ from ..summarize import Summary
 log = logging.getLogger("qa_bot.ui")
 
 CONTEXT_CHARS = 320  # passage text shown on each side of the cited sentence
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ABSOLUTE_PATH_RE = re.compile(r"(?<![\w:/.~])~?/(?:[^\s/'\"`]+/)*([^\s/'\"`;,]+)/?")  # group 1: the last part
 _URL_CREDENTIALS_RE = re.compile(r"(?<=://)[^/@\s]+@")
 _SENTENCE_END_RE = re.compile(r"[.!?][”\"’)]?\s|\n")
@@ -166,10 +165,5 @@ def note_html(lines: Sequence[str], items: Sequence[str] = ()) -> str:
 
 
 def parse_filters(sources: list[str] | None, date_from: str, date_to: str) -> Filters:
-    dates = []
-    for label, value in (("from", date_from), ("to", date_to)):
-        value = (value or "").strip()
-        if value and not _DATE_RE.fullmatch(value):
-            raise QABotError(f"the 'published {label}' date {value!r} is not a date; write it as YYYY-MM-DD")
-        dates.append(value or None)
-    return Filters(tuple(sources or ()), dates[0], dates[1])
+    """The search filters of the chat form; an empty date box means no bound (Filters checks the dates)."""
+    return Filters(tuple(sources or ()), (date_from or "").strip() or None, (date_to or "").strip() or None)
