@@ -25,7 +25,7 @@ class AnswerSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="QA_BOT_", env_file=".env", extra="ignore")
 
-    top_k: int = 5  # passages retrieved
+    top_k: int = Field(5, ge=1)  # passages retrieved
     max_question_chars: int = 1000
     # "extract": the direct answer is the span of the cited sentence the span model picks; "model": the language
     # model words it from that sentence, shown only if every name and number is in the sentence (else the span).

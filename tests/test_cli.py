@@ -88,6 +88,14 @@ def test_ask_with_a_bad_date_bound_says_how_to_write_it(use_fakes, flags, messag
     assert message == "is after" or "YYYY-MM-DD" in result.output
 
 
+@pytest.mark.parametrize("k", ["0", "-3"])
+def test_ask_with_fewer_than_one_passage_is_refused(use_fakes, k):
+    # -k -3 used to answer from the ranking without its last three passages
+    assert run("ingest", SEED).exit_code == 0
+    result = run("ask", "What happened?", "-k", k)
+    assert result.exit_code == 1 and "at least 1" in result.output and "Traceback" not in result.output
+
+
 def test_ask_on_missing_index_names_the_fix(monkeypatch, tmp_path):
     monkeypatch.setenv("QA_BOT_INDEX_DIR", str(tmp_path / "nothing-here"))
     result = run("ask", "What happened?")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..embedders import Embedder
-from ..errors import QuestionError
+from ..errors import InputError, QuestionError
 from ..generate import Generator
 from ..prompts import Prompt, fits_context, prompt_tokens
 from ..records import Answer, Citation, Hit, Turn
@@ -76,6 +76,8 @@ class Answerer:
                k: int | None = None) -> Iterator[AnswerEvent]:
         started = time.perf_counter()
         question = validate_question(question, self.config.max_question_chars)
+        if k is not None and k < 1:  # a negative k would cut passages off the end of the ranking
+            raise InputError(f"the number of passages to read must be at least 1 (got {k})")
         timings: dict[str, float] = {}
         followup = resolve_followup(question, self.turns(history), self.models.followup,
                                     self.models.thresholds.followup)
@@ -84,7 +86,7 @@ class Answerer:
         t0 = time.perf_counter()
         qa = analyse_question(followup.standalone)
         query_vector = self.embedder.embed_query(followup.standalone)
-        hits = self._retrieve(followup, query_vector, filters, k or self.config.top_k)
+        hits = self._retrieve(followup, query_vector, filters, self.config.top_k if k is None else k)
         timings["retrieve_s"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
