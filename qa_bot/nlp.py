@@ -102,6 +102,9 @@ def parse_one(text: str):
 
 
 # -- syntax helpers ---------------------------------------------------------------------------------------------
+# Entity labels that name something (a person, a group, a place, a thing); a date or an amount does not.
+NAME_LABELS = frozenset({"PERSON", "ORG", "NORP", "GPE", "LOC", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW",
+                         "LANGUAGE"})
 _SUBJECT_DEPS = frozenset({"nsubj", "csubj", "expl"})
 _PASSIVE_SUBJECT_DEPS = frozenset({"nsubjpass", "csubjpass"})
 

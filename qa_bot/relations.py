@@ -16,12 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .nlp import governing_verb, parse, parse_one, semantic_role
-
-# Entity labels whose words name a participant; a date or an amount is not one.
-_PARTICIPANT_LABELS = frozenset({"PERSON", "ORG", "NORP", "GPE", "LOC", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART",
-                                 "LAW", "LANGUAGE"})
-
+from .nlp import NAME_LABELS, governing_verb, parse, parse_one, semantic_role
 
 @dataclass(frozen=True)
 class Participant:
@@ -47,7 +42,7 @@ def _participant(token) -> Participant | None:
     names nothing (a relative pronoun stands for the noun its clause describes: "Kim, who greeted Putin")."""
     if token.tag_ in ("WP", "WDT") and token.head.dep_ == "relcl":
         token = token.head.head
-    if token.ent_iob_ != "O" and token.ent_type_ in _PARTICIPANT_LABELS:
+    if token.ent_iob_ != "O" and token.ent_type_ in NAME_LABELS:
         ent = next(e for e in token.doc.ents if e.start <= token.i < e.end)
         words = frozenset(w for t in ent if t.is_alpha and not t.is_stop for w in _forms(t))
         return Participant(words, ent.text) if words else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..nlp import governing_verb, parse_one, semantic_role
+from ..nlp import NAME_LABELS, governing_verb, parse_one, semantic_role
 from ..text import term_weights
 
 # The answer kinds. Entity labels for each come from the question word, as in the usual QA typing:
@@ -23,15 +23,13 @@ KIND_LABELS: dict[str, frozenset[str]] = {
     "count": frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"}),
     "place": frozenset({"GPE", "LOC", "FAC"}),
     # "Which airline …", "What is the name of …": a proper name of any kind
-    "entity": frozenset({"PERSON", "ORG", "NORP", "GPE", "LOC", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW",
-                         "LANGUAGE"}),
+    "entity": NAME_LABELS,
     "reason": frozenset(),
     "thing": frozenset(),  # "What did X give …": a noun phrase or clause
     "manner": frozenset(),
     "other": frozenset(),
 }
 KINDS = tuple(KIND_LABELS)
-NAME_LABELS = KIND_LABELS["entity"]
 
 # Nouns that only frame a "which/what N" question: the kind comes from them, the thing asked about does not.
 # nouns that name a time: "what date/year…" asks for one; "that day/year…" points back to one (followup.py)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..nlp import governing_verb, semantic_role
-from .question import KIND_LABELS, KINDS, NAME_LABELS, QuestionAnalysis, is_content, lemma_of
+from ..nlp import NAME_LABELS, governing_verb, semantic_role
+from .question import KIND_LABELS, KINDS, QuestionAnalysis, is_content, lemma_of
 
 MAX_SPAN_WORDS = 25
 _NUMERIC_LABELS = KIND_LABELS["quantity"]

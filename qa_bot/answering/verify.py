@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import re
 
-from ..nlp import parse_one
+from ..nlp import NAME_LABELS, parse_one
 from ..relations import role_conflicts
 from ..text import numbers, strip_citations
-from .question import NAME_LABELS, QuestionAnalysis, is_content, lemma_of
+from .question import QuestionAnalysis, is_content, lemma_of
 from .spans import MAX_SPAN_WORDS
 
 _PREAMBLE_RE = re.compile(r"^\s*(?:(?:the )?(?:short |direct )?answer(?: to the question)?(?: is)?\s*:?|a\s*:)\s*",
