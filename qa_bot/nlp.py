@@ -107,6 +107,7 @@ NAME_LABELS = frozenset({"PERSON", "ORG", "NORP", "GPE", "LOC", "FAC", "PRODUCT"
                          "LANGUAGE"})
 _SUBJECT_DEPS = frozenset({"nsubj", "csubj", "expl"})
 _PASSIVE_SUBJECT_DEPS = frozenset({"nsubjpass", "csubjpass"})
+SUBJECT_DEPS = _SUBJECT_DEPS | _PASSIVE_SUBJECT_DEPS  # any subject, active or passive
 
 
 def semantic_role(token) -> str:

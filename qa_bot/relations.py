@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .nlp import NAME_LABELS, governing_verb, parse, parse_one, semantic_role
+from .nlp import NAME_LABELS, SUBJECT_DEPS, governing_verb, parse, parse_one, semantic_role
 
 @dataclass(frozen=True)
 class Participant:
@@ -86,7 +86,7 @@ def clauses(doc) -> list[Clause]:
     # ("…, and ships were sent": that one is passive)
     for i, clause in list(by_verb.items()):
         verb = doc[i]
-        has_subject = any(c.dep_ in ("nsubj", "nsubjpass", "csubj", "csubjpass", "expl") for c in verb.children)
+        has_subject = any(c.dep_ in SUBJECT_DEPS for c in verb.children)
         if not clause.agents and not has_subject and verb.dep_ == "conj" and verb.head.i in by_verb:
             clause.agents.extend(by_verb[verb.head.i].agents)
     return list(by_verb.values())

@@ -85,20 +85,24 @@ def sentence_features(sentences: Sequence[str], title: str,
             "quoted_share": quoted_chars / max(len(sentence), 1),
             "opens_quote": float(sentence.startswith(("\"", "“", "'", "‘"))),
             # someone's words: a verb with a clausal complement ("…, he said", "officials said that …")
-            "reports_speech": float(any(t.pos_ in ("VERB", "AUX") and any(c.dep_ in ("ccomp", "parataxis")
-                                                                         for c in t.children) for t in doc)),
+            "reports_speech": float(any(t.pos_ in ("VERB", "AUX") and _takes_a_clause(t) for t in doc)),
             "first_person": float(bool(FIRST_PERSON_RE.search(unquoted))),
             "pronoun_start": float(_leans_on_before(doc)),
             "question": float(sentence.rstrip().endswith("?")),
             "root_past": float(root is not None and root.tag_ == "VBD"),
             "root_present_perfect": float(root is not None and root.tag_ == "VBN"
                                           and any(t.lemma_ == "have" for t in root.children)),
-            "root_reports": float(root is not None and any(c.dep_ in ("ccomp", "parataxis") for c in root.children)),
+            "root_reports": float(root is not None and _takes_a_clause(root)),
             **{f"entities_{group}": float(sum(ents[label] for label in labels))
                for group, labels in _ENTITY_GROUPS.items()},
         }
         rows.append(row)
     return rows
+
+
+def _takes_a_clause(verb) -> bool:
+    """The verb has a clausal complement: what someone said, thought or announced."""
+    return any(c.dep_ in ("ccomp", "parataxis") for c in verb.children)
 
 
 def _leans_on_before(doc) -> bool:
